@@ -1,0 +1,1 @@
+"""ROS-free core of dynofa_ros: nothing under this package imports rclpy."""

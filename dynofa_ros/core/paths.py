@@ -1,0 +1,32 @@
+"""Resolve file parameters: absolute, relative to the working directory, or to the package."""
+
+import os
+
+from dynofa_ros.core.bringup import PACKAGE
+
+
+def package_share():
+    """Return share/dynofa_ros of the installed package, or the source tree when not installed."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return get_package_share_directory(PACKAGE)
+    except (ImportError, LookupError, ValueError):
+        return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def resolve(path, kind='file'):
+    """
+    Return an existing path for a file parameter, or raise FileNotFoundError naming what was tried.
+
+    Absolute paths are used as given; a relative path is looked up in the working directory and
+    then in the package's share directory (so 'config/catalogs/x.yaml' works installed or not).
+    """
+    if not path:
+        raise FileNotFoundError(f'no {kind} path given')
+    path = os.path.expanduser(path)
+    tried = [path] if os.path.isabs(path) else [os.path.abspath(path),
+                                                 os.path.join(package_share(), path)]
+    for candidate in tried:
+        if os.path.exists(candidate):
+            return candidate
+    raise FileNotFoundError(f'{kind} not found: tried ' + ', '.join(tried))

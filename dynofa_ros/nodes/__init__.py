@@ -1,0 +1,1 @@
+"""Thin rclpy nodes translating messages and parameters to and from the core."""

@@ -1,0 +1,1 @@
+"""Command-line tools: run the system, set parameters, record and replay, profile, evaluate."""
