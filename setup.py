@@ -26,9 +26,18 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'perception_node = dynofa_ros.nodes.perception_node:main',
+            'manager_node = dynofa_ros.nodes.manager_node:main',
+            'hardware_node = dynofa_ros.nodes.hardware_node:main',
             'run_system = dynofa_ros.tools.run_system:main',
             'param = dynofa_ros.tools.param:main',
             'topic = dynofa_ros.tools.topic:main',
+            'bag = dynofa_ros.tools.bag:main',
+            'make_camera_bag = dynofa_ros.tools.make_camera_bag:main',
+            'profile = dynofa_ros.tools.profile:main',
+            'calibrate = dynofa_ros.tools.calibrate:main',
+            'evaluate = dynofa_ros.tools.evaluate:main',
+            'demo = dynofa_ros.tools.demo:main',
         ],
     },
 )
