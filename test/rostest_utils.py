@@ -45,7 +45,8 @@ class NodeProcess:
 
     def output(self):
         """Return everything the process printed so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path) as f:
             return f.read()
 
@@ -75,11 +76,12 @@ class RosProbe:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._lock = threading.Condition()
+        self._closing = False
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
     def _spin(self):
-        while self.context.ok():
+        while self.context.ok() and not self._closing:
             try:
                 self.executor.spin_once(timeout_sec=0.05)
             except Exception:  # noqa: B902 - context shut down mid-spin
@@ -151,6 +153,8 @@ class RosProbe:
         return future.result()
 
     def close(self):
-        self.context.try_shutdown()
+        self._closing = True
         self._thread.join(5)
+        self.executor.shutdown()
         self.node.destroy_node()
+        self.context.try_shutdown()

@@ -1,0 +1,172 @@
+"""
+Start the system's nodes as separate processes, like `ros2 launch` on machines without it.
+
+    run_system                           # hardware, perception, manager; config/system.yaml
+    run_system --params my.yaml --node perception --node manager
+    run_system --node perception_b=perception_node --namespace /robot1 --duration 60
+
+Each node is the executable installed in lib/dynofa_ros, started with the same parameter file the
+launch file uses. Ctrl-C or SIGTERM is forwarded to every node (SIGINT, as ros2 launch does;
+then SIGTERM and SIGKILL for a node that does not stop in time). If a node exits on its own, the
+others are stopped and the runner exits non-zero.
+"""
+
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from dynofa_ros.core import bringup
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Ask the kernel to send SIGTERM to this child when the runner dies (Linux only)."""
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def node_command(prefix, spec, params_files, namespace='', log_level='', overrides=()):
+    """Return the argv that starts one node of the system."""
+    exe = os.path.join(prefix, 'lib', bringup.PACKAGE, spec.executable)
+    if not os.access(exe, os.X_OK):
+        raise FileNotFoundError(f'{exe} is not installed (colcon build the package first)')
+    cmd = [exe, '--ros-args', '-r', f'__node:={spec.name}']
+    if namespace:
+        cmd += ['-r', f'__ns:={namespace}']
+    for path in params_files:
+        cmd += ['--params-file', path]
+    for param in overrides:
+        cmd += ['-p', param]
+    if log_level:
+        cmd += ['--log-level', log_level]
+    return cmd
+
+
+class Runner:
+    """Supervise a set of node processes; stop them all when one dies or on request."""
+
+    def __init__(self, commands, out=sys.stdout, stop_timeout=10.0):
+        self.commands = commands  # {name: argv}
+        self.out = out
+        self.stop_timeout = stop_timeout
+        self.procs = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self):
+        # All forks first: preexec_fn is only safe before the output threads exist.
+        for name, cmd in self.commands.items():
+            self.procs[name] = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent)
+        for name, proc in self.procs.items():
+            threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+
+    def _pump(self, name, proc):
+        for line in iter(proc.stdout.readline, b''):
+            with self._lock:
+                self.out.write(f'[{name}] {line.decode(errors="replace")}')
+                self.out.flush()
+
+    def request_stop(self, *_):
+        self._stop.set()
+
+    def wait(self, duration=0.0):
+        """Run until stopped, a node exits, or duration passes; return the exit code."""
+        deadline = time.monotonic() + duration if duration > 0 else None
+        failed = None
+        while not self._stop.is_set():
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    failed = (name, proc.returncode)
+                    break
+            if failed or (deadline and time.monotonic() > deadline):
+                break
+            self._stop.wait(0.2)
+        codes = self.shutdown()
+        if failed:
+            self._say(f'node {failed[0]} exited on its own (code {failed[1]}); stopped the rest')
+            return failed[1] or 1
+        bad = {n: c for n, c in codes.items() if c not in (0, -signal.SIGINT)}
+        if bad:
+            self._say(f'nodes did not stop cleanly: {bad}')
+            return 1
+        return 0
+
+    def shutdown(self):
+        """Send SIGINT, then SIGTERM, then SIGKILL to nodes still running; return exit codes."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            alive = [p for p in self.procs.values() if p.poll() is None]
+            if not alive:
+                break
+            for proc in alive:
+                proc.send_signal(sig)
+            deadline = time.monotonic() + self.stop_timeout
+            while any(p.poll() is None for p in alive) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return {n: p.wait() for n, p in self.procs.items()}
+
+    def _say(self, text):
+        with self._lock:
+            self.out.write(f'[run_system] {text}\n')
+            self.out.flush()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='run_system', description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--params', action='append', default=[],
+                        help='parameter YAML file (repeatable; default: config/system.yaml)')
+    parser.add_argument('--node', action='append', default=[],
+                        help='NAME or NAME=EXECUTABLE (repeatable; default: all three nodes)')
+    parser.add_argument('--namespace', default='', help='namespace for every node')
+    parser.add_argument('--log-level', default='', help='ROS log level, e.g. info or debug')
+    parser.add_argument('--set', action='append', default=[], metavar='NODE:PARAM:=VALUE',
+                        help='override one parameter of one node (repeatable)')
+    parser.add_argument('--duration', type=float, default=0.0,
+                        help='stop every node after this many seconds (0: run until Ctrl-C)')
+    parser.add_argument('--prefix', default='', help='install prefix (default: found on path)')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        specs = [bringup.parse_node_spec(t) for t in args.node] or list(bringup.SYSTEM_NODES)
+        prefix = args.prefix or os.path.dirname(os.path.dirname(bringup.share_dir()))
+        params = [os.path.abspath(p) for p in args.params] or [bringup.default_params_file(prefix)]
+        for path in params:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f'parameter file {path} not found')
+        overrides = {}
+        for item in args.set:
+            node, sep, param = item.partition(':')
+            if not sep or ':=' not in param:
+                raise ValueError(f'--set {item!r}: expected NODE:PARAM:=VALUE')
+            overrides.setdefault(node, []).append(param)
+        unknown = set(overrides) - {s.name for s in specs}
+        if unknown:
+            raise ValueError(f'--set names nodes that are not started: {sorted(unknown)}')
+        commands = {s.name: node_command(prefix, s, params, args.namespace, args.log_level,
+                                         overrides.get(s.name, ())) for s in specs}
+    except (ValueError, FileNotFoundError, LookupError) as exc:
+        print(f'run_system: {exc}', file=sys.stderr)
+        return 2
+    runner = Runner(commands)
+    signal.signal(signal.SIGINT, runner.request_stop)
+    signal.signal(signal.SIGTERM, runner.request_stop)
+    runner.start()
+    return runner.wait(args.duration)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""
+Publish or print messages on a topic (`ros2 topic pub/echo` for machines without ros2cli).
+
+    topic echo perception_stats dynofa_ros/msg/PerceptionStats --count 5
+    topic pub mission_target dynofa_ros/msg/MissionTarget "{app_id: cam, latency_target_ms: 40}"
+
+`pub` runs a node named `dynofa_pub` whose `values` parameter (YAML text) can be changed while it
+runs, e.g. `param set /dynofa_pub values "{app_id: cam, latency_target_ms: 25}"`; a header, if the
+type has one, is stamped with the publish time. `pub` offers reliable, transient-local QoS like
+the system's command topics; `echo` asks for reliable, volatile QoS, which matches every publisher
+(add `--qos command` to also get the last command published before echo started).
+"""
+
+import argparse
+import sys
+
+from dynofa_ros.core import msg_dict
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+import yaml
+
+
+def make_qos(kind, depth=10):
+    """Return the QoS profile for 'command', 'telemetry' or 'sensor'."""
+    if kind == 'sensor':
+        return qos_profile_sensor_data
+    durability = (DurabilityPolicy.TRANSIENT_LOCAL if kind == 'command'
+                  else DurabilityPolicy.VOLATILE)
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE, durability=durability)
+
+
+class PublisherNode(Node):
+    """Publish one message type at a fixed rate from a YAML `values` parameter."""
+
+    def __init__(self, topic, msg_type, values, rate_hz, count, qos):
+        super().__init__('dynofa_pub')
+        self.msg_class = msg_dict.message_class(msg_type)
+        self.message = self._build(values)  # raises ValueError before anything is published
+        self.declare_parameter('values', values, ParameterDescriptor(
+            description='field values of the published message, YAML mapping'))
+        self.add_on_set_parameters_callback(self._on_set)
+        self.publisher = self.create_publisher(self.msg_class, topic, make_qos(qos))
+        self.remaining = count
+        self.timer = self.create_timer(1.0 / rate_hz, self._tick)
+
+    def _build(self, text):
+        values = yaml.safe_load(text) if text.strip() else {}
+        return msg_dict.fill(self.msg_class(), values or {})
+
+    def _on_set(self, params):
+        for p in params:
+            if p.name == 'values':
+                try:
+                    self.message = self._build(p.value)
+                except (ValueError, yaml.YAMLError) as exc:
+                    return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _tick(self):
+        if hasattr(self.message, 'header'):
+            self.message.header.stamp = self.get_clock().now().to_msg()
+        self.publisher.publish(self.message)
+        if self.remaining > 0:
+            self.remaining -= 1
+            if self.remaining == 0:
+                raise SystemExit(0)
+
+
+class EchoNode(Node):
+    """Print every message received on a topic as YAML documents."""
+
+    def __init__(self, topic, msg_type, count, qos, out):
+        super().__init__('dynofa_echo')
+        self.remaining = count
+        self.out = out
+        self.create_subscription(msg_dict.message_class(msg_type), topic, self._on_msg,
+                                 make_qos(qos))
+
+    def _on_msg(self, msg):
+        self.out.write(yaml.safe_dump(msg_dict.to_dict(msg), default_flow_style=None,
+                                      sort_keys=False, width=100) + '---\n')
+        self.out.flush()
+        if self.remaining > 0:
+            self.remaining -= 1
+            if self.remaining == 0:
+                raise SystemExit(0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='topic', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='command', required=True)
+    echo = sub.add_parser('echo', help='print messages as YAML')
+    pub = sub.add_parser('pub', help='publish a message repeatedly')
+    for p in (echo, pub):
+        p.add_argument('topic')
+        p.add_argument('type', help='message type, e.g. dynofa_ros/msg/SubnetCommand')
+        p.add_argument('--count', type=int, default=0, help='stop after N messages (0: never)')
+        p.add_argument('--qos', choices=('command', 'telemetry', 'sensor'),
+                       default='command' if p is pub else 'telemetry',
+                       help='command: reliable, transient-local (pub default); telemetry: '
+                            'reliable, volatile (echo default); sensor: best-effort')
+        p.add_argument('--timeout', type=float, default=0.0,
+                       help='exit with code 1 after this many seconds (0: never)')
+    pub.add_argument('values', nargs='?', default='', help='field values, YAML mapping')
+    pub.add_argument('--rate', type=float, default=1.0, help='messages per second')
+    argv = sys.argv if argv is None else [parser.prog, *argv]
+    args = parser.parse_args(rclpy.utilities.remove_ros_args(argv)[1:])
+    if args.command == 'pub' and not args.rate > 0:
+        parser.error('--rate must be positive')
+    rclpy.init(args=argv)
+    try:
+        if args.command == 'pub':
+            node = PublisherNode(args.topic, args.type, args.values, args.rate, args.count,
+                                 args.qos)
+        else:
+            node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout)
+    except (ValueError, yaml.YAMLError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    code = 0
+    if args.timeout > 0:
+        def on_timeout():
+            raise TimeoutError
+        node.create_timer(args.timeout, on_timeout)
+    try:
+        rclpy.spin(node)
+    except SystemExit as done:
+        code = done.code or 0
+    except TimeoutError:
+        print(f'error: timed out after {args.timeout:g} s', file=sys.stderr)
+        code = 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        code = 0
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())
