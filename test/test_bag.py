@@ -105,6 +105,7 @@ def test_record_what_replay_and_a_custom_publisher_send(camera_bag, tmp_path, no
     assert commands[0].subnet_id == 'n7_2' and commands[0].reason == 'test'
     info = subprocess.run([executable('bag'), 'info', out], capture_output=True, text=True)
     assert '/subnet_command  [dynofa_ros/msg/SubnetCommand]' in info.stdout
+    assert 'storage: mcap' in info.stdout
 
 
 @pytest.mark.integration

@@ -159,6 +159,13 @@ def read_messages(path, topics=None):
             yield conn.topic, conn.msgtype, timestamp, store.deserialize_cdr(raw, conn.msgtype)
 
 
+def storage_id(path):
+    """Return the storage plugin name recorded in a bag's metadata.yaml ('mcap', 'sqlite3')."""
+    import yaml
+    with open(os.path.join(path, 'metadata.yaml')) as f:
+        return yaml.safe_load(f)['rosbag2_bagfile_information']['storage_identifier']
+
+
 def topic_counts(path):
     """Return {topic: (msgtype, message count)} from a bag's metadata."""
     with Reader(path) as reader:

@@ -147,7 +147,7 @@ def _info(path, out):
     counts = bagio.topic_counts(path)
     with bagio.Reader(path) as reader:
         duration = reader.duration / 1e9 if reader.message_count else 0.0
-        out.write(f'bag: {path}\nstorage: {type(reader.storage).__module__.rsplit(".", 1)[-1]}\n'
+        out.write(f'bag: {path}\nstorage: {bagio.storage_id(path)}\n'
                   f'messages: {reader.message_count}\nduration: {duration:.3f} s\n')
     for topic, (msgtype, count) in sorted(counts.items()):
         out.write(f'  {topic}  [{msgtype}]  {count}\n')
