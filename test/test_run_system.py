@@ -90,10 +90,33 @@ def test_bad_node_specs_are_refused(text, error):
 
 
 def test_cli_refuses_bad_arguments_before_starting_anything(tmp_path, capsys):
-    assert run_system.main(['--params', str(tmp_path / 'missing.yaml')]) == 2
+    assert run_system.main([f'params_file:={tmp_path / "missing.yaml"}']) == 2
     assert 'not found' in capsys.readouterr().err
     params = tmp_path / 'p.yaml'
     params.write_text('manager:\n  ros__parameters: {}\n')
-    assert run_system.main(['--params', str(params), '--node', 'manager',
+    assert run_system.main([f'params_file:={params}', '--node', 'manager',
                             '--set', 'perception:top_k:=3']) == 2
     assert 'not started' in capsys.readouterr().err
+    assert run_system.main([f'params_file:={params}', 'chekpoint:=x']) == 2
+    assert 'unknown launch arguments' in capsys.readouterr().err
+    assert run_system.main([f'params_file:={params}', 'checkpoint=x']) == 2
+    assert 'NAME:=VALUE' in capsys.readouterr().err
+
+
+def test_launch_arguments_map_to_node_parameters():
+    overrides = bringup.node_overrides({'checkpoint': '/w.pth', 'catalog': '', 'dry_run': 'True',
+                                        'platform_profile': 'config/platforms/x.yaml'})
+    assert overrides == {
+        'perception': {'checkpoint': '/w.pth'},
+        'hardware': {'dry_run': True, 'platform_profile': 'config/platforms/x.yaml'},
+        'manager': {'platform_profile': 'config/platforms/x.yaml'},
+    }
+    with pytest.raises(ValueError, match='unknown launch arguments'):
+        bringup.node_overrides({'chekpoint': 'x'})
+
+
+def test_every_launch_argument_is_described_and_targets_a_system_node():
+    names = {s.name for s in bringup.SYSTEM_NODES}
+    for arg in bringup.LAUNCH_ARGUMENTS:
+        assert len(arg.description) > 20, arg.name
+        assert all(node in names for node, _ in arg.sets), arg.name

@@ -58,3 +58,66 @@ def share_dir(prefix=None):
 def default_params_file(prefix=None):
     """Return the full-system parameter file installed with the package."""
     return os.path.join(share_dir(prefix), 'config', 'system.yaml')
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    """A launch argument: its default, its description, and the node parameters it sets."""
+
+    name: str
+    default: str
+    description: str
+    sets: tuple = ()  # ((node name, parameter name), ...)
+
+
+LAUNCH_ARGUMENTS = (
+    LaunchArgument('namespace', '', 'Namespace of every node; topics are relative, so it moves '
+                   'the whole system.'),
+    LaunchArgument('params_file', '', 'Parameter YAML for every node (empty: the installed '
+                   'config/system.yaml).'),
+    LaunchArgument('log_level', 'info', 'ROS log level of every node (debug, info, warn, error).'),
+    LaunchArgument('camera_topic', '', 'Camera image topic of the perception node (empty: from '
+                   'params_file, camera/image_raw).', (('perception', 'image_topic'),)),
+    LaunchArgument('checkpoint', '', 'OFA supernet checkpoint, {"state_dict": ...} (empty: from '
+                   'params_file; none at all runs random weights and warns).',
+                   (('perception', 'checkpoint'),)),
+    LaunchArgument('catalog', '', 'Sub-network catalog YAML (empty: from params_file).',
+                   (('perception', 'catalog'),)),
+    LaunchArgument('app_id', '', 'Application id of the perception node (empty: from '
+                   'params_file). The manager must list the same id in its apps parameter.',
+                   (('perception', 'app_id'),)),
+    LaunchArgument('platform_profile', '', 'Platform profile YAML for the hardware node and the '
+                   'manager (empty: from params_file).',
+                   (('hardware', 'platform_profile'), ('manager', 'platform_profile'))),
+    LaunchArgument('sysfs_root', '', 'Root of the sysfs tree the hardware node reads and writes: '
+                   '"/" on a robot, a fake tree for simulated hardware (empty: from params_file).',
+                   (('hardware', 'sysfs_root'),)),
+    LaunchArgument('dry_run', '', 'true: the hardware node logs DVFS writes instead of making '
+                   'them (empty: from params_file).', (('hardware', 'dry_run'),)),
+)
+
+
+def _typed(text):
+    lowered = text.strip().lower()
+    if lowered in ('true', 'false'):
+        return lowered == 'true'
+    return text
+
+
+def node_overrides(values):
+    """
+    Map launch-argument values to per-node parameter overrides: {node name: {param: value}}.
+
+    Empty values mean "keep what the parameter file says" and are left out.
+    """
+    known = {a.name: a for a in LAUNCH_ARGUMENTS}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f'unknown launch arguments {unknown}; known: {sorted(known)}')
+    out = {}
+    for name, value in values.items():
+        if value == '' or value is None:
+            continue
+        for node, param in known[name].sets:
+            out.setdefault(node, {})[param] = _typed(str(value))
+    return out

@@ -2,8 +2,12 @@
 Start the system's nodes as separate processes, like `ros2 launch` on machines without it.
 
     run_system                           # hardware, perception, manager; config/system.yaml
+    run_system checkpoint:=/data/ofa_w12.pth namespace:=robot1 --duration 60
     run_system --params my.yaml --node perception --node manager
-    run_system --node perception_b=perception_node --namespace /robot1 --duration 60
+    run_system --node perception_b=perception_node --set perception_b:app_id:=cam_b
+
+Positional NAME:=VALUE arguments are the launch file's arguments (see dynofa.launch.py), with the
+same meaning, so `run_system X:=Y` starts what `ros2 launch dynofa_ros dynofa.launch.py X:=Y` does.
 
 Each node is the executable installed in lib/dynofa_ros, started with the same parameter file the
 launch file uses. Ctrl-C or SIGTERM is forwarded to every node (SIGINT, as ros2 launch does;
@@ -120,16 +124,22 @@ class Runner:
             self.out.flush()
 
 
+def _ros_value(value):
+    """Format a Python value for a `-p name:=value` ROS argument."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='run_system', description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('launch_args', nargs='*', metavar='NAME:=VALUE',
+                        help='launch arguments: ' + ', '.join(
+                            a.name for a in bringup.LAUNCH_ARGUMENTS))
     parser.add_argument('--params', action='append', default=[],
-                        help='parameter YAML file (repeatable; default: config/system.yaml)')
+                        help='extra parameter YAML file, applied after params_file (repeatable)')
     parser.add_argument('--node', action='append', default=[],
                         help='NAME or NAME=EXECUTABLE (repeatable; default: all three nodes)')
-    parser.add_argument('--namespace', default='', help='namespace for every node')
-    parser.add_argument('--log-level', default='', help='ROS log level, e.g. info or debug')
     parser.add_argument('--set', action='append', default=[], metavar='NODE:PARAM:=VALUE',
                         help='override one parameter of one node (repeatable)')
     parser.add_argument('--duration', type=float, default=0.0,
@@ -141,22 +151,32 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        values = {a.name: a.default for a in bringup.LAUNCH_ARGUMENTS}
+        for item in args.launch_args:
+            name, sep, value = item.partition(':=')
+            if not sep:
+                raise ValueError(f'{item!r}: launch arguments are NAME:=VALUE')
+            values[name] = value
         specs = [bringup.parse_node_spec(t) for t in args.node] or list(bringup.SYSTEM_NODES)
         prefix = args.prefix or os.path.dirname(os.path.dirname(bringup.share_dir()))
-        params = [os.path.abspath(p) for p in args.params] or [bringup.default_params_file(prefix)]
+        params = [os.path.abspath(values.pop('params_file') or
+                                  bringup.default_params_file(prefix))]
+        params += [os.path.abspath(p) for p in args.params]
         for path in params:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f'parameter file {path} not found')
-        overrides = {}
+        namespace, log_level = values.pop('namespace'), values.pop('log_level')
+        overrides = {node: [f'{k}:={_ros_value(v)}' for k, v in params_.items()]
+                     for node, params_ in bringup.node_overrides(values).items()}
         for item in args.set:
             node, sep, param = item.partition(':')
             if not sep or ':=' not in param:
                 raise ValueError(f'--set {item!r}: expected NODE:PARAM:=VALUE')
             overrides.setdefault(node, []).append(param)
-        unknown = set(overrides) - {s.name for s in specs}
+        unknown = {i.partition(':')[0] for i in args.set} - {s.name for s in specs}
         if unknown:
             raise ValueError(f'--set names nodes that are not started: {sorted(unknown)}')
-        commands = {s.name: node_command(prefix, s, params, args.namespace, args.log_level,
+        commands = {s.name: node_command(prefix, s, params, namespace, log_level,
                                          overrides.get(s.name, ())) for s in specs}
     except (ValueError, FileNotFoundError, LookupError) as exc:
         print(f'run_system: {exc}', file=sys.stderr)
