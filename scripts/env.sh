@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Set up (if needed) and enter the dynofa_ros environment. Source it: `source scripts/env.sh`.
 #
-# 1. a Python 3.11 virtual environment at $DYNOFA_VENV (default: <repo>/.venv) with the pinned
+# 1. a Python 3.11 virtual environment at $DYNOFA_VENV (default: ~/.cache/dynofa_ros/venv; it must
+#    live outside the source tree, or CMake refuses the wheels' include paths) with the pinned
 #    requirements.txt, installed only when requirements.txt changed since the last install;
 # 2. the ROS 2 kilted wheels' CMake files pointed at this venv's Python and numpy headers;
 # 3. `colcon build --merge-install` of this package into <repo>/install, only when a build input
@@ -14,7 +15,7 @@ _dynofa_fail() { echo "dynofa_ros setup: $*" >&2; return 1; }
 _dynofa_setup() {
   local repo venv py req_sha stamp
   repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  venv="${DYNOFA_VENV:-$repo/.venv}"
+  venv="${DYNOFA_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/dynofa_ros/venv}"
 
   # --- 1. virtual environment ------------------------------------------------------------
   if [ ! -x "$venv/bin/python" ]; then
@@ -30,7 +31,7 @@ _dynofa_setup() {
     [ -n "$py" ] || _dynofa_fail "Python 3.11 is required (the ROS 2 kilted wheels are cp311);" \
       "set DYNOFA_PYTHON to its path" || return 1
     echo "dynofa_ros setup: creating virtual environment $venv" >&2
-    "$py" -m venv "$venv" || return 1
+    mkdir -p "$(dirname "$venv")" && "$py" -m venv "$venv" || return 1
   fi
   req_sha="$( (cat "$repo/requirements.txt" "$repo/scripts/env.sh") | sha256sum | cut -d' ' -f1)"
   stamp="$venv/.dynofa-requirements.sha256"
@@ -38,11 +39,14 @@ _dynofa_setup() {
     echo "dynofa_ros setup: installing pinned requirements into $venv (first run: a few minutes)" >&2
     (
       flock 9
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pip==26.3' &&
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -r "$repo/requirements.txt" &&
+      {
+        "$venv/bin/python" -m pip install --disable-pip-version-check 'pip==26.3' &&
+        "$venv/bin/python" -m pip install --disable-pip-version-check \
+          -r "$repo/requirements.txt"
+      } > "$venv/.dynofa-pip.log" 2>&1 || { tail -n 30 "$venv/.dynofa-pip.log" >&2; exit 1; }
       _dynofa_fix_cmake_paths "$venv"
-    ) 9>"$venv/.dynofa-install.lock" || _dynofa_fail "pip install failed" || return 1
+    ) 9>"$venv/.dynofa-install.lock" ||
+      _dynofa_fail "pip install failed (log: $venv/.dynofa-pip.log)" || return 1
     echo "$req_sha" > "$stamp"
   fi
 
