@@ -10,7 +10,7 @@ the same command; every domain touched is restored to the settings found at star
 from dataclasses import dataclass
 import logging
 
-from dynofa_ros.core.platform import GOVERNOR_RE, HZ_PER_UNIT
+from dynofa_ros.core.platform_profile import GOVERNOR_RE, HZ_PER_UNIT
 from dynofa_ros.core.sysfs import SysfsError
 
 MODE_PIN, MODE_RANGE, MODE_GOVERNOR, MODE_RESTORE = range(4)
@@ -240,7 +240,7 @@ class DvfsWriter:
         return [self.apply(DvfsRequest(name, MODE_RESTORE, reason='restore')) for name in names]
 
     def safe(self, safe_governor=''):
-        """Return touched domains to safe_governor where available, else to their start settings."""
+        """Return touched domains to safe_governor where available, else to start settings."""
         outcomes = []
         for name in sorted(self.touched):
             domain = self.domains[name]

@@ -46,7 +46,7 @@ class FakeTree:
     def path(self, rel):
         return os.path.join(self.root, rel)
 
-    def set(self, rel, value):
+    def put(self, rel, value):
         """Write a value as the kernel would expose it (creates the file and its directory)."""
         full = self.path(rel)
         os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -79,13 +79,13 @@ class FakeTree:
                 elif gov == 'userspace' and kind == 'cpufreq':
                     speed = self.get(f'{rel}/scaling_setspeed')
                     cur = int(speed) if speed.isdigit() else cur
-                self.set(f'{rel}/{names[3]}', min(max(cur, lo), hi))
+                self.put(f'{rel}/{names[3]}', min(max(cur, lo), hi))
             except (OSError, ValueError):
                 continue        # a test broke this domain on purpose
         for rel, watts in self.rapl_zones.items():
             try:
                 energy = int(self.get(f'{rel}/energy_uj')) + round(watts * dt * 1e6)
-                self.set(f'{rel}/energy_uj', energy % int(self.get(f'{rel}/max_energy_range_uj')))
+                self.put(f'{rel}/energy_uj', energy % int(self.get(f'{rel}/max_energy_range_uj')))
             except (OSError, ValueError):
                 continue
 
@@ -103,33 +103,33 @@ class FakeTree:
             'related_cpus': cpu_list, 'affected_cpus': cpu_list,
         }
         for attr, value in values.items():
-            self.set(f'{rel}/{attr}', value)
+            self.put(f'{rel}/{attr}', value)
         for cpu in cpus:
-            self.set(f'{CPU_DIR}/cpu{cpu}/online', 1)
+            self.put(f'{CPU_DIR}/cpu{cpu}/online', 1)
             self.link(f'{CPU_DIR}/cpu{cpu}/cpufreq', f'../cpufreq/policy{policy}')
         self.domains.append(('cpufreq', rel))
         return rel
 
     def add_thermal(self, zones):
         for i, (kind, celsius) in enumerate(zones):
-            self.set(f'{THERMAL_DIR}/thermal_zone{i}/type', kind)
-            self.set(f'{THERMAL_DIR}/thermal_zone{i}/temp', round(celsius * 1000))
+            self.put(f'{THERMAL_DIR}/thermal_zone{i}/type', kind)
+            self.put(f'{THERMAL_DIR}/thermal_zone{i}/temp', round(celsius * 1000))
 
     def add_ina3221(self, layout):
         if layout == 'iio':
             for n, (name, mv, ma) in enumerate(XAVIER_RAILS):
-                self.set(f'{INA_IIO_DIR}/rail_name_{n}', name)
-                self.set(f'{INA_IIO_DIR}/in_voltage{n}_input', mv)
-                self.set(f'{INA_IIO_DIR}/in_current{n}_input', ma)
-                self.set(f'{INA_IIO_DIR}/in_power{n}_input', mv * ma // 1000)
+                self.put(f'{INA_IIO_DIR}/rail_name_{n}', name)
+                self.put(f'{INA_IIO_DIR}/in_voltage{n}_input', mv)
+                self.put(f'{INA_IIO_DIR}/in_current{n}_input', ma)
+                self.put(f'{INA_IIO_DIR}/in_power{n}_input', mv * ma // 1000)
         elif layout == 'hwmon':
-            self.set(f'{INA_HWMON_DIR}/name', 'ina3221')
+            self.put(f'{INA_HWMON_DIR}/name', 'ina3221')
             for n, (name, mv, ma) in enumerate(XAVIER_RAILS, start=1):
-                self.set(f'{INA_HWMON_DIR}/in{n}_label', name)
-                self.set(f'{INA_HWMON_DIR}/in{n}_input', mv)
-                self.set(f'{INA_HWMON_DIR}/curr{n}_input', ma)
-            self.set(f'{INA_HWMON_DIR}/in7_label', 'sum of shunt voltages')
-            self.set(f'{INA_HWMON_DIR}/in7_input', 40)
+                self.put(f'{INA_HWMON_DIR}/in{n}_label', name)
+                self.put(f'{INA_HWMON_DIR}/in{n}_input', mv)
+                self.put(f'{INA_HWMON_DIR}/curr{n}_input', ma)
+            self.put(f'{INA_HWMON_DIR}/in7_label', 'sum of shunt voltages')
+            self.put(f'{INA_HWMON_DIR}/in7_input', 40)
         elif layout != 'none':
             raise ValueError(f'unknown INA3221 layout {layout!r} (iio, hwmon, none)')
 
@@ -139,9 +139,9 @@ class FakeTree:
             parent = zone_id.split(':')[0]
             sub = f'/intel-rapl:{zone_id}' if ':' in zone_id else ''
             rel = f'{RAPL_DIR}/intel-rapl:{parent}{sub}'
-            self.set(f'{rel}/name', name)
-            self.set(f'{rel}/energy_uj', 1_000_000)
-            self.set(f'{rel}/max_energy_range_uj', 262143328850)
+            self.put(f'{rel}/name', name)
+            self.put(f'{rel}/energy_uj', 1_000_000)
+            self.put(f'{rel}/max_energy_range_uj', 262143328850)
             self.link(f'sys/class/powercap/intel-rapl:{zone_id}',
                       f'../../{rel.split("/", 1)[1]}')
             self.rapl_zones[rel] = watts
@@ -158,8 +158,8 @@ def build_xavier_nx(root, ina='iio'):
            'min_freq': XAVIER_GPU_HZ[0], 'max_freq': XAVIER_GPU_HZ[-1], 'cur_freq': 306000000,
            'target_freq': 306000000}
     for attr, value in gpu.items():
-        tree.set(f'{GPU_DIR}/{attr}', value)
-    tree.set('sys/devices/gpu.0/load', 250)
+        tree.put(f'{GPU_DIR}/{attr}', value)
+    tree.put('sys/devices/gpu.0/load', 250)
     tree.link('sys/devices/gpu.0/devfreq/17000000.gv11b', '../../' + GPU_DIR[len('sys/devices/'):])
     tree.domains.append(('devfreq', GPU_DIR))
     tree.add_ina3221(ina)
@@ -176,8 +176,8 @@ def build_generic_x86(root, rapl=True, hwmon=False, cpus=4):
     if rapl:
         tree.add_rapl((('0', 'package-0', 15.0), ('0:0', 'core', 9.0), ('0:1', 'dram', 2.0)))
     if hwmon:
-        tree.set('sys/class/hwmon/hwmon0/name', 'acpi_power_meter')
-        tree.set('sys/class/hwmon/hwmon0/power1_input', 42_500_000)
+        tree.put('sys/class/hwmon/hwmon0/name', 'acpi_power_meter')
+        tree.put('sys/class/hwmon/hwmon0/power1_input', 42_500_000)
     tree.add_thermal((('x86_pkg_temp', 52.0), ('acpitz', 45.0)))
     return tree
 

@@ -9,7 +9,7 @@ import glob
 import os
 
 from dynofa_ros.core.dvfs import ATTRS
-from dynofa_ros.core.platform import HZ_PER_UNIT
+from dynofa_ros.core.platform_profile import HZ_PER_UNIT
 from dynofa_ros.core.power import estimate, SensorError
 from dynofa_ros.core.sysfs import Sysfs, SysfsError
 import psutil
@@ -120,4 +120,3 @@ class Telemetry:
                     problems.append(f'load {domain.name}: {exc}')
         reading = estimate(self.profile.model, self.domains, cur, sample.cpu_util, loads)
         return reading, problems
-

@@ -1,5 +1,5 @@
 """
-Platform profiles (config/platforms/*.yaml): DVFS domains, power sensors, thermal zones, power model.
+Platform profiles (config/platforms/*.yaml): DVFS domains, power sensors, thermal zones, model.
 
 `load_profile` validates the YAML; `probe_domains` reads what the kernel really offers (available
 frequencies and governors, original limits) under a sysfs root. The manager may call both to get
