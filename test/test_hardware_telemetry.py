@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 from dynofa_ros.core import fake_sysfs
 from dynofa_ros.core.fake_sysfs import build, CPU_DIR, GPU_DIR, INA_HWMON_DIR, INA_IIO_DIR
@@ -112,13 +113,12 @@ def test_power_model_formula():
     model = load_profile(XAVIER_PROFILE).model
     # cpu0 at f_max (1907.2 MHz) with cores 100 % and 0 % busy, GPU at half f_max, 50 % load.
 
-    class D:
-        def __init__(self, name, kind, cpus, khz):
-            self.name, self.kind, self.available_khz = name, kind, khz
-            self.spec = type('S', (), {'cpus': cpus})()
+    def domain(name, kind, cpus, khz):
+        return SimpleNamespace(name=name, kind=kind, available_khz=khz,
+                               spec=SimpleNamespace(cpus=cpus))
 
-    domains = [D('cpu0', 'cpufreq', (0, 1), (115200, 1907200)),
-               D('gpu', 'devfreq', (), (114750, 1109250))]
+    domains = [domain('cpu0', 'cpufreq', (0, 1), (115200, 1907200)),
+               domain('gpu', 'devfreq', (), (114750, 1109250))]
     reading = estimate(model, domains, {'cpu0': 1907200, 'gpu': 554625}, [100.0, 0.0],
                        {'gpu': 0.5})
     rails = dict(reading.rails)
