@@ -144,11 +144,11 @@ class HardwareNode(Node):
 
     def _tick(self):
         now = time.monotonic()
-        if self.watchdog.check(now):
+        if self.watchdog.check(now) and self.writer.touched:
             self.counts['watchdog_trips'] += 1
             outcomes = self.writer.safe(self.p['safe_governor'])
             self.last = (f'watchdog: no command for {self.watchdog.timeout:g} s, safe settings: '
-                         + ('; '.join(o.message for o in outcomes) or 'nothing to undo'))
+                         + '; '.join(o.message for o in outcomes))
             self.get_logger().warning(self.last)
         sample = self.telemetry.system()
         power, problems = self.telemetry.power(sample, now)
