@@ -109,7 +109,8 @@ def test_node_applies_refuses_reports_and_restores_on_sigterm(tmp_path, ros_prob
     assert snapshot(tree.root) == applied
     assert 'rejected pin gpu' in node.output()
 
-    assert node.stop(signal.SIGTERM) == 0
+    code = node.stop(signal.SIGTERM)
+    assert code == 0, log_of(node)
     restored = snapshot(tree.root)
     assert {k for k in original if original[k] != restored[k]} == {f'{CPU0}/scaling_setspeed'}
     assert 'shutdown: applied restore cpu0' in log_of(node)
@@ -164,7 +165,8 @@ def test_without_write_permission_runs_telemetry_only(monkeypatch, node_processe
         status = rig.command_status(lambda s: 'rejected' in s.message)
         assert 'read-only here' in status.message
         assert 'running telemetry-only' in node.output()
-        assert node.stop(signal.SIGTERM) == 0
+        code = node.stop(signal.SIGTERM)
+        assert code == 0, log_of(node)
         assert snapshot(tree.root) == original
     finally:
         ros_probe.close()

@@ -144,7 +144,7 @@ class HardwareNode(Node):
 
     def _tick(self):
         now = time.monotonic()
-        if self.watchdog.check(now) and self.writer.touched:
+        if self.writer.touched and self.watchdog.check(now):
             self.counts['watchdog_trips'] += 1
             outcomes = self.writer.safe(self.p['safe_governor'])
             self.last = (f'watchdog: no command for {self.watchdog.timeout:g} s, safe settings: '
@@ -211,6 +211,9 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:  # noqa: B902 - a callback racing the signal's shutdown is not an error
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             node.restore()
