@@ -225,3 +225,24 @@ def test_exception_in_the_node_still_restores(tmp_path, ros_probe, node_processe
     assert 'injected failure' in node.output()
     assert 'shutdown: applied restore gpu' in node.output()
     assert snapshot(tree.root) == original
+
+
+def test_generic_profile_discovers_policies_and_reads_rapl(tmp_path, ros_probe,
+                                                           node_processes):
+    tree = build(str(tmp_path / 'root'), 'generic_x86')
+    rig = Rig(ros_probe)
+    node = node_processes('hardware_node', ros_args=node_args(
+        tree.root, platform_profile='config/platforms/generic_cpufreq.yaml'))
+    state = ros_probe.wait_for(rig.system, lambda m: len(m.domains) == 4)
+    assert [d.name for d in state.domains] == ['cpu0', 'cpu1', 'cpu2', 'cpu3']
+    assert {d.cur_khz for d in state.domains} == {2200000}
+    power = ros_probe.wait_for(rig.power)
+    assert (power.source, power.measured, list(power.rail_names)) == ('rapl', True, ['package-0'])
+    diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, 'hardware: dvfs cpu3'))
+    assert values_of(status_of(diag, 'hardware: dvfs cpu3'))['available_khz'].split() == [
+        '800000', '1000000', '1400000', '1800000', '2200000', '2600000', '3000000', '3400000']
+    rig.send(command('cpu3', DvfsCommand.MODE_PIN, frequency_khz=3400000))
+    rel = f'{CPU_DIR}/cpufreq/policy3'
+    wait_until(lambda: tree.get(f'{rel}/scaling_setspeed') == '3400000', what='cpu3 pinned')
+    assert node.stop(signal.SIGINT) == 0
+    assert tree.get(f'{rel}/scaling_governor') == 'schedutil'

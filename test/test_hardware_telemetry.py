@@ -197,3 +197,14 @@ def test_fake_kernel_settles_current_frequency(tmp_path):
     tree.settle()
     assert tree.get(f'{rel}/scaling_cur_freq') == '960000'
     assert tree.get(f'{GPU_DIR}/cur_freq') == '204000000'
+
+
+def test_unreadable_rapl_is_skipped_with_a_note(tmp_path):
+    tree = build(str(tmp_path), 'generic_x86', hwmon=True)
+    energy = tree.path('sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj')
+    os.remove(energy)
+    os.mkdir(energy)        # reading fails as it would for a non-root user (root-only file)
+    notes = []
+    sensor = find_sensor(load_profile(GENERIC_PROFILE), Sysfs(tree.root), notes)
+    assert sensor.source == 'hwmon'
+    assert len(notes) == 1 and notes[0].startswith('rapl at ') and 'a directory' in notes[0]

@@ -174,25 +174,33 @@ class Rapl(_Sensor):
         return rails, problems
 
 
-def find_sensor(profile, sysfs):
-    """Return a reader for the first sensor of the profile present under the root, or None."""
+def find_sensor(profile, sysfs, notes=None):
+    """
+    Return a reader for the first readable sensor of the profile under the root, or None.
+
+    Sensors present but unreadable (RAPL is root-only on recent kernels) are skipped; why is
+    appended to `notes` when a list is given.
+    """
+    notes = [] if notes is None else notes
+    readers = {'ina3221_iio': Ina3221Iio, 'ina3221_hwmon': Ina3221Hwmon, 'hwmon': Hwmon}
     for spec in profile.sensors:
         pattern = os.path.join(sysfs.root, spec.path)
         matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p)
                          and os.path.commonpath([os.path.realpath(p), sysfs.root]) == sysfs.root)
         if spec.kind == 'rapl':
             zones = [p for p in matches if re.match(r'^intel-rapl:\d+$', os.path.basename(p))]
-            if zones:
-                return Rapl(zones, spec.total_rail or 'psys')
-            continue
-        cls = {'ina3221_iio': Ina3221Iio, 'ina3221_hwmon': Ina3221Hwmon, 'hwmon': Hwmon}
-        for directory in matches:
-            reader = cls[spec.kind](directory, spec.total_rail)
+            candidates = [Rapl(zones, spec.total_rail or 'psys')] if zones else []
+        else:
+            candidates = [readers[spec.kind](d, spec.total_rail) for d in matches]
+        for reader in candidates:
             try:
-                if reader._rails(0.0)[0]:
-                    return reader
-            except OSError:
-                continue
+                rails, problems = reader._rails(0.0)
+            except OSError as exc:
+                rails, problems = [], [str(exc)]
+            if rails or (isinstance(reader, Rapl) and not problems):
+                return reader
+            notes.append(f'{spec.kind} at {reader.dir} not usable: '
+                         + ('; '.join(problems) or 'no power channel'))
     return None
 
 

@@ -63,7 +63,10 @@ class HardwareNode(Node):
         error = self._check(self.p)
         if error:
             raise ValueError(error)
-        sensor = find_sensor(self.profile, self.sysfs)
+        notes = []
+        sensor = find_sensor(self.profile, self.sysfs, notes)
+        for note in notes:
+            self.get_logger().warning(f'power sensor skipped: {note}')
         if sensor is not None and hasattr(sensor, 'start'):
             sensor.start(time.monotonic())
         self.telemetry = Telemetry(self.sysfs, self.profile, domains, sensor)
