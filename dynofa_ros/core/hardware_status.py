@@ -1,0 +1,58 @@
+"""
+What the hardware node reports in /diagnostics, as plain data: (level, name, message, values).
+
+Per DVFS domain a status named '<node>: dvfs <domain>' carries the domain's available frequencies
+(key `available_khz`, space-separated kHz, ascending) and governors, so the manager can learn them
+without reading sysfs itself (`parse_available` turns the values back into lists).
+"""
+
+from dynofa_ros.core.platform_profile import HZ_PER_UNIT
+
+OK, WARN, ERROR = 0, 1, 2
+
+
+def domain_status(node, domain):
+    """Return the status tuple of one DVFS domain."""
+    unit = HZ_PER_UNIT[domain.kind]
+    original = {key: domain.original.get(attr, '') for key, attr in (
+        ('governor', 'scaling_governor' if domain.kind == 'cpufreq' else 'governor'),
+        ('min', 'scaling_min_freq' if domain.kind == 'cpufreq' else 'min_freq'),
+        ('max', 'scaling_max_freq' if domain.kind == 'cpufreq' else 'max_freq'))}
+    values = {
+        'kind': domain.kind,
+        'path': domain.spec.path,
+        'cpus': ' '.join(map(str, domain.spec.cpus)),
+        'available_khz': ' '.join(map(str, domain.available_khz)),
+        'frequency_source': domain.frequency_source,
+        'governors': ' '.join(domain.governors),
+        'writable': str(domain.writable).lower(),
+        'original_governor': original['governor'],
+        'original_min_khz': str(round(int(original['min']) / unit)) if original['min'] else '',
+        'original_max_khz': str(round(int(original['max']) / unit)) if original['max'] else '',
+    }
+    if domain.writable:
+        return OK, f'{node}: dvfs {domain.name}', 'writable', values
+    return WARN, f'{node}: dvfs {domain.name}', 'telemetry-only (no write permission)', values
+
+
+def parse_available(values):
+    """Return (available_khz list, governors list) from a domain status's key/values dict."""
+    khz = [int(v) for v in values.get('available_khz', '').split()]
+    return khz, values.get('governors', '').split()
+
+
+def command_status(node, counts, last, level, watchdog):
+    """Return the status tuple of the command path (last outcome, counters, watchdog)."""
+    values = {key: str(value) for key, value in counts.items()}
+    values['watchdog'] = watchdog
+    return level, f'{node}: dvfs commands', last or 'no command yet', values
+
+
+def telemetry_status(node, stale, power_source, measured):
+    """Return the status tuple of the telemetry (stale sensors, power source)."""
+    values = {'power_source': power_source, 'power_measured': str(measured).lower(),
+              'stale_sensors': '; '.join(stale)}
+    if stale:
+        return WARN, f'{node}: telemetry', f'{len(stale)} stale sensor(s): {stale[0]}', values
+    message = 'all sensors read' + ('' if measured else ', power estimated from the model')
+    return OK, f'{node}: telemetry', message, values

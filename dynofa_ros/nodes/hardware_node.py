@@ -1,0 +1,229 @@
+"""The hardware node: applies DvfsCommands to sysfs safely and publishes system/power telemetry."""
+
+import sys
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from dynofa_ros.core import hardware_status as status
+from dynofa_ros.core.dvfs import DvfsRequest, DvfsWriter, Watchdog
+from dynofa_ros.core.paths import resolve
+from dynofa_ros.core.platform_profile import GOVERNOR_RE, load_profile, probe_domains
+from dynofa_ros.core.power import EnergyCounter, find_sensor
+from dynofa_ros.core.sysfs import Sysfs
+from dynofa_ros.core.telemetry import Telemetry
+from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.VOLATILE)
+# name: (default, description, (min, max) or None, read-only after start)
+PARAMETERS = {
+    'platform_profile': ('config/platforms/generic_cpufreq.yaml',
+                         'platform profile YAML (absolute, cwd- or package-relative)', None, True),
+    'sysfs_root': ('/', 'directory that stands for / (a fake tree in tests)', None, True),
+    'publish_rate_hz': (2.0, 'SystemState/PowerState rate, Hz', (0.1, 100.0), False),
+    'diagnostics_rate_hz': (1.0, '/diagnostics rate, Hz (also sent on every command)',
+                            (0.1, 10.0), False),
+    'watchdog_timeout_s': (10.0, 'return to safe settings after this long without an accepted '
+                           'command, s (0 = off)', (0.0, 3600.0), False),
+    'dry_run': (False, 'log the writes a command would make instead of making them', None, False),
+    'safe_governor': ('', 'governor the watchdog sets ("" = restore the settings found at '
+                      'start)', None, False),
+    'command_topic': ('dvfs_command', 'DvfsCommand input topic', None, True),
+    'system_state_topic': ('system_state', 'SystemState output topic', None, True),
+    'power_state_topic': ('power_state', 'PowerState output topic', None, True),
+    'diagnostics_topic': ('/diagnostics', 'DiagnosticArray output topic', None, True),
+}
+
+
+class HardwareNode(Node):
+    """Thin shell around the core DVFS writer and telemetry readers."""
+
+    def __init__(self, **kwargs):
+        super().__init__('hardware', **kwargs)
+        for name, (default, text, span, read_only) in PARAMETERS.items():
+            desc = ParameterDescriptor(description=text, read_only=read_only)
+            if span:
+                desc.floating_point_range = [FloatingPointRange(from_value=span[0],
+                                                                to_value=span[1])]
+            self.declare_parameter(name, default, desc)
+        self.p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        self.profile = load_profile(resolve(self.p['platform_profile'], 'platform profile'))
+        self.sysfs = Sysfs(self.p['sysfs_root'])
+        domains, problems = probe_domains(self.profile, self.sysfs)
+        for problem in problems:
+            self.get_logger().warning(f'domain not usable: {problem}')
+        self.writer = DvfsWriter(self.sysfs, domains, self.p['dry_run'], self.get_logger())
+        error = self._check(self.p)
+        if error:
+            raise ValueError(error)
+        notes = []
+        sensor = find_sensor(self.profile, self.sysfs, notes)
+        for note in notes:
+            self.get_logger().warning(f'power sensor skipped: {note}')
+        if sensor is not None and hasattr(sensor, 'start'):
+            sensor.start(time.monotonic())
+        self.telemetry = Telemetry(self.sysfs, self.profile, domains, sensor)
+        self.energy = EnergyCounter()
+        self.watchdog = Watchdog(self.p['watchdog_timeout_s'], time.monotonic())
+        self.counts = {'accepted': 0, 'rejected': 0, 'failed': 0, 'watchdog_trips': 0}
+        self.last, self.last_level, self.stale, self.power = '', status.OK, [], None
+        self._report_start(domains, sensor)
+        self.add_on_set_parameters_callback(self._on_set)
+        self.sys_pub = self.create_publisher(SystemState, self.p['system_state_topic'],
+                                             TELEMETRY_QOS)
+        self.power_pub = self.create_publisher(PowerState, self.p['power_state_topic'],
+                                               TELEMETRY_QOS)
+        self.diag_pub = self.create_publisher(DiagnosticArray, self.p['diagnostics_topic'], 10)
+        self.create_subscription(DvfsCommand, self.p['command_topic'], self._on_command,
+                                 COMMAND_QOS)
+        self.tick_timer = self.create_timer(1.0 / self.p['publish_rate_hz'], self._tick)
+        self.diag_timer = self.create_timer(1.0 / self.p['diagnostics_rate_hz'],
+                                            self._publish_diagnostics)
+
+    def _report_start(self, domains, sensor):
+        log = self.get_logger()
+        for d in domains:
+            log.info(f'domain {d.name} ({d.kind}, {d.spec.path}): {len(d.available_khz)} '
+                     f'frequencies from {d.frequency_source}, governors {" ".join(d.governors)}, '
+                     f'{"writable" if d.writable else "READ-ONLY"}')
+        if not any(d.writable for d in domains) and not self.p['dry_run']:
+            log.warning('no writable DVFS domain: running telemetry-only')
+        log.info(f'platform {self.profile.name}, sysfs_root {self.sysfs.root}, power from '
+                 + (f'{sensor.source} sensor' if sensor else 'the model (estimated)')
+                 + (', dry_run: nothing will be written' if self.p['dry_run'] else ''))
+
+    def _check(self, values):
+        """Return why a set of parameter values is invalid, or ''."""
+        governor = values.get('safe_governor', '')
+        if governor:
+            missing = [d.name for d in self.writer.domains.values()
+                       if d.writable and governor not in d.governors]
+            if not GOVERNOR_RE.match(governor) or missing:
+                return f'safe_governor {governor!r} is not available in domains {missing}'
+        for name in ('command_topic', 'system_state_topic', 'power_state_topic',
+                     'diagnostics_topic', 'platform_profile', 'sysfs_root'):
+            if name in values and not values[name]:
+                return f'{name} must not be empty'
+        return ''
+
+    def _on_set(self, params):
+        values = {p.name: p.value for p in params}
+        error = self._check(values)
+        if error:
+            return SetParametersResult(successful=False, reason=error)
+        self.p.update(values)
+        self.writer.dry_run = self.p['dry_run']
+        self.watchdog.timeout = self.p['watchdog_timeout_s']
+        if 'publish_rate_hz' in values:
+            self.tick_timer.timer_period_ns = int(1e9 / self.p['publish_rate_hz'])
+        if 'diagnostics_rate_hz' in values:
+            self.diag_timer.timer_period_ns = int(1e9 / self.p['diagnostics_rate_hz'])
+        return SetParametersResult(successful=True)
+
+    def _on_command(self, msg):
+        req = DvfsRequest(msg.domain, msg.mode, msg.frequency_khz, msg.min_khz, msg.max_khz,
+                          msg.governor, msg.reason)
+        outcome = self.writer.apply(req)
+        self.last = outcome.message + (f' (reason: {msg.reason})' if msg.reason else '')
+        if outcome.ok:
+            self.counts['accepted'] += 1
+            self.last_level = status.OK
+            self.watchdog.feed(time.monotonic())
+            self.get_logger().info(self.last)
+        else:
+            key = 'rejected' if outcome.message.startswith('rejected') else 'failed'
+            self.counts[key] += 1
+            self.last_level = status.WARN if key == 'rejected' else status.ERROR
+            log = self.get_logger().warning if key == 'rejected' else self.get_logger().error
+            log(self.last)
+        self._publish_diagnostics()
+
+    def _tick(self):
+        now = time.monotonic()
+        if self.writer.touched and self.watchdog.check(now):
+            self.counts['watchdog_trips'] += 1
+            outcomes = self.writer.safe(self.p['safe_governor'])
+            self.last = (f'watchdog: no command for {self.watchdog.timeout:g} s, safe settings: '
+                         + '; '.join(o.message for o in outcomes))
+            self.get_logger().warning(self.last)
+        sample = self.telemetry.system()
+        power, problems = self.telemetry.power(sample, now)
+        self.stale, self.power = sample.stale + problems, power
+        stamp = self.get_clock().now().to_msg()
+        msg = SystemState(cpu_utilization=sample.cpu_util,
+                          cpu_utilization_total=sample.cpu_total,
+                          thermal_zones=[name for name, _ in sample.thermal],
+                          temperatures_c=[temp for _, temp in sample.thermal],
+                          memory_total_bytes=sample.memory_total,
+                          memory_available_bytes=sample.memory_available,
+                          memory_used_percent=float(sample.memory_percent),
+                          stale_sensors=self.stale)
+        msg.header.stamp = stamp
+        msg.domains = [DomainState(name=d.name, kind=d.kind, cur_khz=d.cur_khz, min_khz=d.min_khz,
+                                   max_khz=d.max_khz, governor=d.governor)
+                       for d in sample.domains]
+        self.sys_pub.publish(msg)
+        pmsg = PowerState(rail_names=[n for n, _ in power.rails],
+                          rail_power_w=[float(w) for _, w in power.rails],
+                          total_power_w=float(power.total_w),
+                          energy_j=self.energy.add(power.total_w, now),
+                          measured=power.measured, source=power.source)
+        pmsg.header.stamp = stamp
+        self.power_pub.publish(pmsg)
+
+    def _publish_diagnostics(self):
+        name = self.get_name()
+        wd = ('off' if self.watchdog.timeout <= 0 else
+              'tripped' if self.watchdog.tripped else f'armed {self.watchdog.timeout:g} s')
+        rows = [status.domain_status(name, d) for d in self.writer.domains.values()]
+        rows.append(status.command_status(name, self.counts, self.last, self.last_level, wd))
+        if self.power is not None:
+            rows.append(status.telemetry_status(name, self.stale, self.power.source,
+                                                self.power.measured))
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.status = [DiagnosticStatus(level=bytes([level]), name=n, message=text,
+                                       hardware_id=self.profile.name,
+                                       values=[KeyValue(key=k, value=v) for k, v in vals.items()])
+                      for level, n, text, vals in rows]
+        self.diag_pub.publish(msg)
+
+    def restore(self):
+        """Put every domain this node changed back to the settings found at start."""
+        for outcome in self.writer.restore():
+            log = self.get_logger().info if outcome.ok else self.get_logger().error
+            log(f'shutdown: {outcome.message}')
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = None
+    try:
+        try:
+            node = HardwareNode()
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            print(f'hardware_node: cannot start: {exc}', file=sys.stderr)
+            return 2
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: B902 - a callback racing the signal's shutdown is not an error
+        if rclpy.ok():
+            raise
+    finally:
+        if node is not None:
+            node.restore()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
