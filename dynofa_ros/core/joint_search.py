@@ -40,6 +40,7 @@ class Choice:
     energy_mj: float           # predicted energy per inference
     feasible: bool
     note: str
+    met: tuple = ()            # per application: its latency target and floor met
 
 
 def _expand(array, app, n_apps):
@@ -119,9 +120,10 @@ class DomainSearch:
 
     def choice(self, index, feasible, note):
         """Return the Choice for a full index (frequency, subnet per app)."""
+        met = tuple(bool(m[index] and f[index]) for m, f in zip(self.meets, self.floor_ok))
         return Choice(index[0], tuple(index[1:]),
                       tuple(float(lat[index]) for lat in self.latency),
-                      float(self.energy[index]), feasible, note)
+                      float(self.energy[index]), feasible, note, met)
 
     def evaluate(self, index, margin_ratio=1.0):
         """

@@ -45,6 +45,7 @@ class AppState:
     under: int = 0
     since_switch: int = 0
     since_up: int = 10 ** 9
+    since_down: int = 10 ** 9
     backoff: int = 1
     calm: int = 0
     last_t: float = None
@@ -200,7 +201,7 @@ class ManagerPolicy:
         if state.current < 0 and index >= 0:
             state.current = index
         out = Decisions()
-        if self.switch_subnets and index == state.current:
+        if self.switch_subnets and index == state.current >= 0:
             out.extend(self._inner(stats.app_id, state, f, slowdown))
         elif not self.switch_subnets and not self.governor:
             if stats.inference_latency_ms > self.config.apps[stats.app_id].latency_target_ms:
@@ -226,14 +227,17 @@ class ManagerPolicy:
         latency, limit = state.measured_ms, target.latency_target_ms
         state.since_switch += 1
         state.since_up += 1
+        state.since_down += 1
         state.calm += 1
-        if state.calm > 10 * cfg.up_frames and state.backoff > 1:
+        if state.calm >= 20 * cfg.up_frames and state.backoff > 1:
             state.backoff //= 2
             state.calm = 0
         state.over = state.over + 1 if latency > limit else 0
         state.under = state.under + 1 if latency < limit * cfg.band_low else 0
-        best = self._best_fit(state, target, f, slowdown)
         if state.over >= cfg.down_frames:
+            # React to what this frame measured, not only to the smoothed correction.
+            instant = latency / state.model.predict(state.current, f, slowdown)
+            best = self._best_fit(state, target, f, slowdown * max(1.0, instant))
             choice = min(best, state.current - 1) if best >= 0 else 0
             if choice < 0 or choice == state.current:
                 state.need_outer = True
@@ -243,14 +247,16 @@ class ManagerPolicy:
                 return Decisions()
             if state.since_up < 2 * cfg.up_frames * state.backoff:
                 state.backoff = min(16, state.backoff * 2)
+                state.calm = 0
             state.need_outer = True
+            state.since_down = 0
             return self._switch(app_id, state, max(choice, 0), f, slowdown,
                                 f'inner: {latency:.1f} ms over {limit:g} ms target')
         if state.under >= cfg.up_frames * state.backoff:
             state.under = 0
+            best = self._best_fit(state, target, f, slowdown)
             if best > state.current and not self._shares_domain(app_id):
                 state.since_up = 0
-                state.calm = 0
                 return self._switch(app_id, state, best, f, slowdown,
                                     f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} '
                                     f'ms band')
@@ -321,7 +327,7 @@ class ManagerPolicy:
                 state.model.freq_factor(freqs)[:, None] * state.model.ratio)
             inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   None if self.switch_subnets else (state.fixed,)))
+                                   self._allowed(state)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
@@ -338,6 +344,15 @@ class ManagerPolicy:
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
+
+    def _allowed(self, state):
+        """Return the sub-networks the outer loop may choose for an application (None: all)."""
+        if not self.switch_subnets:
+            return (state.fixed,)
+        if state.current >= 0 and state.since_down < 2 * self.config.up_frames * state.backoff:
+            # The inner loop just measured that more accurate ones do not fit: respect it.
+            return tuple(range(state.current + 1))
+        return None
 
     def _current_index(self, name, app_ids, freqs):
         pin = self.commanded.get(name)
@@ -361,12 +376,15 @@ class ManagerPolicy:
         if not decision.same_setting(self.commanded.get(name)):
             self.commanded[name] = decision
             out.dvfs.append(decision)
-        for app_id, index, latency in zip(app_ids, choice.subnets, choice.latency_ms):
+        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.latency_ms,
+                                               choice.met):
             state = self.apps[app_id]
-            state.feasible = choice.feasible
+            state.feasible = met
             state.note = choice.note
             state.predicted_ms = latency
             if index != state.current:
+                if index > state.current >= 0:
+                    state.since_up = 0
                 state.current = index
                 state.over = state.under = state.since_switch = 0
                 out.subnets.append(self._subnet_decision(app_id, state, reason))
