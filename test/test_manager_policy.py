@@ -240,8 +240,8 @@ def test_algorithm_only_pins_the_maximum_and_hardware_only_keeps_the_subnet():
     algo = make(policy='algorithm_only', **{'apps.cam.latency_target_ms': 80.0})
     algo.on_system(system(0.0, algo))
     assert algo.step(0.0).dvfs[0].frequency_khz == GPU.f_max
-    hw = make(policy='hardware_only', **{'apps.cam.latency_target_ms': 80.0,
-                                          'apps.cam.baseline_subnet': 'n7_2'})
+    hw = make(policy='hardware_only',
+              **{'apps.cam.latency_target_ms': 80.0, 'apps.cam.baseline_subnet': 'n7_2'})
     hw.on_system(system(0.0, hw))
     decisions = hw.step(0.0)
     assert [d.subnet_id for d in decisions.subnets] == ['n7_2']

@@ -62,7 +62,7 @@ SCENARIOS = {
         (Event(15.0, 'load', 'cpu0', 0.5), Event(30.0, 'load', 'cpu0', 0.0))),
     'two_models': Scenario(
         'two_models', 'two models share the GPU, cameras 15 Hz, targets 110 ms (priority 2) and '
-        '150 ms (priority 1)', 40.0,
+        '150 ms (priority 1); the second target drops to 100 ms at 20 s', 40.0,
         (AppSpec('front', 'gpu', 15.0, 110.0, priority=2),
          AppSpec('rear', 'gpu', 15.0, 150.0, priority=1)),
         (Event(20.0, 'param', 'apps.rear.latency_target_ms', 100.0),)),
