@@ -21,6 +21,7 @@ def config():
     ('apps.cam.priority', 1.5, 'integer'),
     ('apps.cam.domains', ['npu'], 'unknown domains'),
     ('apps.cam.catalog', '/nonexistent/catalog.yaml', 'catalog not found'),
+    ('apps.cam.baseline_subnet', 'n99', 'not in the catalog'),
     ('apps.ghost.latency_target_ms', 50.0, 'unknown application'),
     ('apps.cam.colour', 'red', 'unknown application setting'),
     ('policy', 'turbo', 'policy must be one of'),

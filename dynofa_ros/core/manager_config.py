@@ -200,6 +200,13 @@ def apply(config, values, domain_names=None, catalog_check=None):
             except (OSError, ValueError) as exc:
                 raise ValueError(f'{name}: {exc}')
         apps[app_id] = replace(apps[app_id], **{key: value})
+    if catalog_check is not None:
+        for app_id, target in apps.items():
+            if target.baseline_subnet and target != config.apps.get(app_id):
+                ids = catalog_check(target.catalog).ids()
+                if target.baseline_subnet not in ids:
+                    raise ValueError(f'apps.{app_id}.baseline_subnet: '
+                                     f'{target.baseline_subnet!r} is not in the catalog {ids}')
     return replace(config, apps=apps, **updates)
 
 

@@ -166,9 +166,11 @@ class ManagerPolicy:
         return {name: self.freq_of(name) for name in self.domains}
 
     def _loads(self):
-        if self.system is not None and self.system.utilization:
-            return dict(self.system.utilization)
-        return {a.domain.name: 1.0 for a in self.apps.values()}
+        """Return busy shares: measured where SystemState has them, else 1 for app domains."""
+        loads = {a.domain.name: 1.0 for a in self.apps.values()}
+        if self.system is not None:
+            loads.update(self.system.utilization)
+        return loads
 
     def _demand(self, state, f_khz, index=None):
         index = state.current if index is None else index
