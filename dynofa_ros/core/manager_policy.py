@@ -1,12 +1,10 @@
 """
 The runtime manager's policy: an inner loop on every frame and an outer loop per control period.
 
-Inner loop (`on_frame`): updates the application's latency correction and switches sub-network
-when the measured latency leaves the band [target x band_low, target]: faster after down_frames
-frames over the target, more accurate after up_frames frames under the band when the model
-predicts the next one fits under target x margin (applications sharing a domain only switch
-down on their own; going up is decided jointly by the outer loop). An up-switch undone soon
-after doubles the frames needed for the next one (no oscillation).
+Inner loop (`on_frame`, rules in inner_loop.py): updates the application's latency correction
+and switches sub-network when the measured latency leaves the band [target x band_low, target].
+A down-switch asks for an early outer step, which then keeps to sub-networks no more accurate
+than the inner loop's for a while (no tug of war between the loops).
 Outer loop (`step`): per DVFS domain, a joint search (joint_search.py) over its frequencies and the
 sub-networks of every application on it, under the power budget and a thermal frequency cap.
 Stale system telemetry holds the current decision. The baselines are modes of the same class
@@ -14,11 +12,11 @@ Stale system telemetry holds the current decision. The baselines are modes of th
 frequency), hardware_only (fixed sub-network, DVFS search).
 """
 
-from dataclasses import dataclass
 import math
 
 from dynofa_ros.core import catalog as catalog_mod
 from dynofa_ros.core import paths
+from dynofa_ros.core.inner_loop import AppState, inner_step, update_rate
 from dynofa_ros.core.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.latency_model import LatencyModel
 from dynofa_ros.core.manager_config import GOVERNOR_POLICIES
@@ -31,31 +29,6 @@ THERMAL_HYSTERESIS_C = 5.0
 
 def load_catalog(path):
     return catalog_mod.load(paths.resolve(path, 'catalog'))
-
-
-@dataclass
-class AppState:
-    """What the manager tracks for one application."""
-
-    domain: object
-    model: LatencyModel
-    fixed: int = 0
-    current: int = -1
-    over: int = 0
-    under: int = 0
-    since_switch: int = 0
-    since_up: int = 10 ** 9
-    since_down: int = 10 ** 9
-    backoff: int = 1
-    calm: int = 0
-    last_t: float = None
-    measured_ms: float = math.nan
-    predicted_ms: float = math.nan
-    rate_hz: float = 0.0
-    rate_mark: tuple = None
-    feasible: bool = True
-    note: str = 'no decision yet'
-    need_outer: bool = False
 
 
 class ManagerPolicy:
@@ -189,7 +162,7 @@ class ManagerPolicy:
         state = self.apps.get(stats.app_id)
         if state is None:
             return Decisions()
-        self._update_rate(state, stats)
+        update_rate(state, stats)
         state.model.set_threads(stats.num_threads)
         index = stats.subnet_index
         if not 0 <= index < len(state.model.base):
@@ -213,68 +186,17 @@ class ManagerPolicy:
             out.extend(self.step(stats.t))
         return out
 
-    def _update_rate(self, state, stats):
-        arrived = stats.frames_processed + stats.frames_dropped
-        if state.rate_mark is None or arrived < state.rate_mark[1]:
-            state.rate_mark = (stats.t, arrived)
-            return
-        dt = stats.t - state.rate_mark[0]
-        if dt >= 0.5:
-            rate = (arrived - state.rate_mark[1]) / dt
-            state.rate_hz = rate if state.rate_hz <= 0 else 0.7 * state.rate_hz + 0.3 * rate
-            state.rate_mark = (stats.t, arrived)
-
     def _inner(self, app_id, state, f, slowdown):
-        cfg, target = self.config, self.config.apps[app_id]
-        latency, limit = state.measured_ms, target.latency_target_ms
-        state.since_switch += 1
-        state.since_up += 1
-        state.since_down += 1
-        state.calm += 1
-        if state.calm >= 20 * cfg.up_frames and state.backoff > 1:
-            state.backoff //= 2
-            state.calm = 0
-        state.over = state.over + 1 if latency > limit else 0
-        state.under = state.under + 1 if latency < limit * cfg.band_low else 0
-        if state.over >= cfg.down_frames:
-            # React to what this frame measured, not only to the smoothed correction.
-            instant = latency / state.model.predict(state.current, f, slowdown)
-            best = self._best_fit(state, target, f, slowdown * max(1.0, instant))
-            choice = min(best, state.current - 1) if best >= 0 else 0
-            if choice < 0 or choice == state.current:
-                state.need_outer = True
-                state.feasible = False
-                state.note = 'fastest sub-network over target: outer loop asked'
-                state.over = 0
-                return Decisions()
-            if state.since_up < 2 * cfg.up_frames * state.backoff:
-                state.backoff = min(16, state.backoff * 2)
-                state.calm = 0
-            state.need_outer = True
-            state.since_down = 0
-            return self._switch(app_id, state, max(choice, 0), f, slowdown,
-                                f'inner: {latency:.1f} ms over {limit:g} ms target')
-        if state.under >= cfg.up_frames * state.backoff:
-            state.under = 0
-            best = self._best_fit(state, target, f, slowdown)
-            if best > state.current and not self._shares_domain(app_id):
-                state.since_up = 0
-                return self._switch(app_id, state, best, f, slowdown,
-                                    f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} '
-                                    f'ms band')
-        return Decisions()
+        index, reason = inner_step(state, self.config.apps[app_id], self.config, f, slowdown,
+                                   may_go_up=not self._shares_domain(app_id))
+        if index is None:
+            return Decisions()
+        return self._switch(app_id, state, index, f, slowdown, reason)
 
     def _shares_domain(self, app_id):
         """Return True when another managed application runs on this one's domain."""
         name = self.apps[app_id].domain.name
         return any(a != app_id and s.domain.name == name for a, s in self.apps.items())
-
-    def _best_fit(self, state, target, f, slowdown):
-        predicted = state.model.solo(f) * slowdown
-        fits = predicted <= target.latency_target_ms * self.config.latency_margin
-        floor = fits & (state.model.accuracy >= target.min_accuracy)
-        fits = floor if floor.any() else fits
-        return int(np.flatnonzero(fits)[-1]) if fits.any() else -1
 
     def _switch(self, app_id, state, index, f, slowdown, reason):
         state.current = index
