@@ -1,0 +1,186 @@
+"""
+The outer loop's search over one DVFS domain and the applications sharing it, vectorised.
+
+Every combination (frequency, sub-network of each application) is evaluated at once in one numpy
+tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
+sharing, accuracy, energy per inference. The choice is: among combinations meeting every latency
+target (x margin) and accuracy floor, those within `slack` top-1 points of the best
+priority-weighted accuracy; of these the frequency with the least predicted energy; at that
+frequency the most accurate combination. When nothing meets every constraint, constraints are
+relaxed in a fixed order and the relaxation is reported (see `solve`).
+"""
+
+from dataclasses import dataclass
+import functools
+
+import numpy as np
+
+
+@dataclass
+class AppInput:
+    """What the search needs to know about one application on the domain."""
+
+    app_id: str
+    solo_ms: np.ndarray        # (frequencies, subnets) predicted latency without sharing
+    accuracy: np.ndarray       # (subnets,)
+    target_ms: float
+    min_accuracy: float
+    priority: int
+    rate_hz: float = 0.0       # frames arriving per second; 0: unknown (assume saturated)
+    allowed: tuple = None      # subnet indices the app may run (None: all)
+
+
+@dataclass
+class Choice:
+    """The decision for one domain."""
+
+    freq_index: int
+    subnets: tuple
+    latency_ms: tuple
+    energy_mj: float           # predicted energy per inference
+    feasible: bool
+    note: str
+    met: tuple = ()            # per application: its latency target and floor met
+
+
+def _expand(array, app, n_apps):
+    """Return array (frequencies, subnets) reshaped to broadcast along app's axis."""
+    shape = [array.shape[0]] + [1] * n_apps
+    shape[1 + app] = array.shape[1]
+    return array.reshape(shape)
+
+
+def _all(masks):
+    return functools.reduce(np.logical_and, masks)
+
+
+class DomainSearch:
+    """Evaluate all combinations for one domain; `solve` picks one."""
+
+    def __init__(self, freqs_khz, power_w, apps, margin):
+        """
+        Evaluate every combination.
+
+        power_w = (static, leakage per frequency, busy dynamic power per frequency), watts.
+        Energy per inference = board power at the domain's busy share / frames per second, where
+        an application processes min(its camera rate, 1 / its latency) frames per second (an
+        unknown rate counts as saturated).
+        """
+        self.freqs = np.asarray(freqs_khz)
+        self.apps = apps
+        self.margin = margin
+        n = len(apps)
+        solos = [_expand(a.solo_ms, i, n) for i, a in enumerate(apps)]
+        demand = [s * a.rate_hz / 1000.0 if a.rate_hz > 0 else np.ones_like(s)
+                  for s, a in zip(solos, apps)]
+        capped = [np.minimum(1.0, d) for d in demand]
+        total = sum(capped)
+        self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
+        self.meets = [lat <= a.target_ms * margin for lat, a in zip(self.latency, apps)]
+        self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,
+                                                 a.solo_ms.shape), i, n)
+                         for i, a in enumerate(apps)]
+        allowed = []
+        for i, a in enumerate(apps):
+            mask = np.zeros(a.solo_ms.shape[1], dtype=bool)
+            mask[list(a.allowed) if a.allowed is not None else slice(None)] = True
+            allowed.append(_expand(np.broadcast_to(mask, a.solo_ms.shape), i, n))
+        self.allowed = _all(allowed)
+        weights = np.array([a.priority for a in apps], dtype=float)
+        self.score = sum(w * _expand(np.broadcast_to(a.accuracy, a.solo_ms.shape), i, n)
+                         for i, (w, a) in enumerate(zip(weights, apps))) / weights.sum()
+        static, leak, dyn = power_w
+        column = [len(self.freqs)] + [1] * n
+        busy = np.minimum(1.0, total)
+        power = static + np.reshape(leak, column) + busy * np.reshape(dyn, column)
+        fps = sum(np.where(a.rate_hz > 0, np.minimum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
+                  for lat, a in zip(self.latency, apps))
+        self.energy = 1000.0 * power / fps
+        shape = tuple([len(self.freqs)] + [a.solo_ms.shape[1] for a in apps])
+        full = functools.partial(np.broadcast_to, shape=shape)
+        self.latency = [full(x) for x in self.latency]
+        self.meets = [full(x) for x in self.meets]
+        self.floor_ok = [full(x) for x in self.floor_ok]
+        self.allowed, self.score, self.energy = (full(x) for x in (
+            self.allowed, self.score, self.energy))
+
+    def _pick(self, mask, slack):
+        if not mask.any():
+            return None
+        best = self.score[mask].max()
+        near = mask & (self.score >= best - slack)
+        energy = np.where(near, self.energy, np.inf)
+        f_index = int(np.unravel_index(np.argmin(energy), energy.shape)[0])
+        at_f = mask[f_index]
+        score = np.where(at_f, self.score[f_index], -np.inf)
+        top = at_f & (score >= score.max() - 1e-9)
+        energy_f = np.where(top, self.energy[f_index], np.inf)
+        subnets = np.unravel_index(np.argmin(energy_f), energy_f.shape)
+        return (f_index,) + tuple(int(s) for s in subnets)
+
+    def choice(self, index, feasible, note):
+        """Return the Choice for a full index (frequency, subnet per app)."""
+        met = tuple(bool(m[index] and f[index]) for m, f in zip(self.meets, self.floor_ok))
+        return Choice(index[0], tuple(index[1:]),
+                      tuple(float(lat[index]) for lat in self.latency),
+                      float(self.energy[index]), feasible, note, met)
+
+    def evaluate(self, index, margin_ratio=1.0):
+        """
+        Return (meets every constraint, energy, score) of one combination.
+
+        margin_ratio > 1 loosens the latency check (the incumbent keeps its place until its
+        predicted latency passes target x margin x margin_ratio: hysteresis).
+        """
+        ok = self.allowed[index] and all(f[index] for f in self.floor_ok) and all(
+            lat[index] <= a.target_ms * self.margin * margin_ratio
+            for lat, a in zip(self.latency, self.apps))
+        return bool(ok), float(self.energy[index]), float(self.score[index])
+
+    def solve(self, slack, power_ok=None):
+        """
+        Return the Choice: all constraints, else without floors, else without low priorities.
+
+        Relaxation order: (1) every target and floor; (2) floors dropped; (3) the latency targets
+        of the lowest-priority applications dropped one priority level at a time, those running
+        their fastest allowed sub-network; (4) the fastest configuration (highest frequency,
+        fastest allowed sub-networks), reported infeasible.
+        """
+        base = self.allowed
+        if power_ok is not None:
+            base = base & _expand(np.asarray(power_ok).reshape(-1, 1), 0, len(self.apps))
+        meets, floors = _all(self.meets), _all(self.floor_ok)
+        picked = self._pick(base & meets & floors, slack)
+        if picked is not None:
+            return self.choice(picked, True, 'all targets met')
+        picked = self._pick(base & meets, slack)
+        if picked is not None:
+            return self.choice(picked, False, 'accuracy floor unreachable within the target')
+        levels = sorted({a.priority for a in self.apps})
+        for cut in levels[1:]:
+            mask = base.copy()
+            dropped = []
+            for i, a in enumerate(self.apps):
+                if a.priority < cut:
+                    fastest = self._fastest(i)
+                    keep = np.zeros(mask.shape[1 + i], dtype=bool)
+                    keep[fastest] = True
+                    sel_shape = [1] * mask.ndim
+                    sel_shape[1 + i] = -1
+                    mask &= keep.reshape(sel_shape)
+                    dropped.append(a.app_id)
+                else:
+                    mask &= self.meets[i]
+            picked = self._pick(mask, slack)
+            if picked is not None:
+                return self.choice(picked, False, f'targets of {dropped} dropped (priority)')
+        fastest = (len(self.freqs) - 1,) + tuple(self._fastest(i) for i in range(len(self.apps)))
+        if power_ok is not None and not np.asarray(power_ok)[-1]:
+            allowed_f = np.flatnonzero(power_ok)
+            fastest = (int(allowed_f[-1]) if allowed_f.size else 0,) + fastest[1:]
+        return self.choice(fastest, False, 'infeasible: running the fastest configuration')
+
+    def _fastest(self, app):
+        a = self.apps[app]
+        options = list(a.allowed) if a.allowed is not None else range(a.solo_ms.shape[1])
+        return min(options, key=lambda s: a.solo_ms[-1, s])

@@ -1,0 +1,114 @@
+"""
+Latency model of one application: profiled per sub-network, scaled by frequency, corrected online.
+
+predicted(s, f) = base(s) * (k * f_ref / f + (1 - k)) * ratio * slowdown
+
+base(s) comes from the catalog's latency table for the chosen profile key at the reference
+frequency f_ref (the domain's maximum: profiles are taken with the performance governor); k is
+the share of the work that scales with frequency; ratio is an EWMA of measured / predicted and
+captures what the profile misses (other programs on the same cores, a different machine);
+slowdown accounts for other managed applications sharing the domain (see manager_policy).
+"""
+
+import math
+
+from dynofa_ros.core import catalog as catalog_mod
+import numpy as np
+
+RATIO_LIMITS = (0.05, 20.0)
+
+
+def _complete_keys(catalog):
+    keys = None
+    for s in catalog.subnets:
+        present = {k for k, table in s.latency_ms.items() if table}
+        keys = present if keys is None else keys & present
+    return sorted(keys or ())
+
+
+def _pick_threads(table, threads):
+    if threads in table:
+        return threads
+    return max(table)
+
+
+class LatencyModel:
+    """Predict each sub-network's latency at any frequency of the application's domain."""
+
+    def __init__(self, catalog, domain, profile_key='', threads=0, sensitivity=0.9, gain=0.3):
+        self.catalog = catalog
+        self.domain = domain
+        self.sensitivity = sensitivity
+        self.gain = gain
+        self.f_ref = float(domain.f_max)
+        self.ratio = 1.0
+        self.samples = 0
+        self.requested_key = profile_key
+        self.accuracy = np.array([s.top1 for s in catalog.subnets])
+        self.ids = [s.id for s in catalog.subnets]
+        self.threads = int(threads)
+        self._build()
+
+    def _build(self):
+        keys = _complete_keys(self.catalog)
+        device = 'cpu' if self.domain.kind == 'cpufreq' else 'gpu'
+        machine = catalog_mod.profile_key('cpu') if device == 'cpu' else None
+        self.calibrated = True
+        if self.requested_key and self.requested_key in keys:
+            key, why = self.requested_key, 'requested key'
+        elif machine in keys:
+            key, why = machine, 'this machine'
+        elif keys:
+            same = [k for k in keys if k.startswith(device + '/')]
+            key = (same or keys)[0]
+            self.calibrated = False
+            missing = self.requested_key or machine or f'a {device} profile of this machine'
+            why = f'no {missing!r} in the catalog: shape of another key, scale learnt online'
+        else:
+            key = None
+        if key is not None:
+            tables = [s.latency_ms[key] for s in self.catalog.subnets]
+            threads = _pick_threads(tables[0], self.threads)
+            self.base = np.array([t.get(threads, t[_pick_threads(t, threads)]) for t in tables])
+            self.source = f'{key} @ {threads} threads ({why})'
+            return
+        self.calibrated = False
+        macs = [s.macs_m for s in self.catalog.subnets]
+        if all(math.isfinite(m) and m > 0 for m in macs):
+            self.base = np.array(macs) / 10.0
+            self.source = 'no latency profile: MACs, scale learnt online'
+        else:
+            self.base = 10.0 * (1.0 + 0.1 * np.arange(len(self.catalog.subnets)))
+            self.source = 'no latency profile or MACs: catalog order, scale learnt online'
+
+    def set_threads(self, threads):
+        """Use the profile column of another intra-op thread count (from PerceptionStats)."""
+        if threads and int(threads) != self.threads:
+            self.threads = int(threads)
+            self._build()
+
+    def freq_factor(self, f_khz):
+        """Return how much slower than at f_ref the work runs at f_khz (array or scalar)."""
+        k = self.sensitivity
+        return k * self.f_ref / np.asarray(f_khz, dtype=float) + (1.0 - k)
+
+    def solo(self, f_khz):
+        """Return predicted latencies (ms) of every sub-network at f_khz, without sharing."""
+        return self.base * (self.freq_factor(f_khz) * self.ratio)
+
+    def predict(self, index, f_khz, slowdown=1.0):
+        return float(self.base[index] * self.freq_factor(f_khz) * self.ratio * slowdown)
+
+    def observe(self, index, f_khz, measured_ms, slowdown=1.0):
+        """Update the measured/predicted ratio with one frame; return the new ratio."""
+        if not 0 <= index < len(self.base) or not measured_ms > 0 or not f_khz > 0:
+            return self.ratio
+        raw = measured_ms / (self.base[index] * self.freq_factor(f_khz) * slowdown)
+        raw = min(max(raw, RATIO_LIMITS[0]), RATIO_LIMITS[1])
+        if self.samples == 0 and not self.calibrated:
+            self.ratio = raw
+        else:
+            self.ratio = math.exp(
+                (1 - self.gain) * math.log(self.ratio) + self.gain * math.log(raw))
+        self.samples += 1
+        return self.ratio

@@ -1,0 +1,268 @@
+"""
+A time-stepped simulator of a platform profile that drives the manager's policy objects.
+
+Every millisecond: cameras deliver frames into depth-1 queues (a newer frame replaces a waiting
+one, as in the perception node); each busy application progresses at its share of its domain
+(applications and a background program share it in equal time slices) at a speed given by the
+true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal noise per
+inference); power is static + per-domain leakage and CMOS dynamic power from the busy share and
+the voltage-frequency curve; temperature is first order. The policy gets FrameStats after every
+frame, System/PowerSnapshots at the telemetry period and step() every control period, exactly
+the calls the manager node makes; its decisions apply at the next frame (sub-networks) or at
+once (frequencies). Governor baselines run the kernel rules of sim_governors.py.
+"""
+
+import copy
+from dataclasses import dataclass, field
+import math
+import random
+
+from dynofa_ros.core import catalog as catalog_mod
+from dynofa_ros.core import manager_config, paths
+from dynofa_ros.core.dvfs_domains import domains_from_dict
+from dynofa_ros.core.manager_policy import ManagerPolicy
+from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.core.sim_governors import SimGovernor
+import numpy as np
+import yaml
+
+DEFAULT_PLATFORM = 'config/sim/xavier_nx_sim.yaml'
+
+
+class SimPlatform:
+    """The simulated board: domains (contract keys) plus the `sim` ground-truth section."""
+
+    def __init__(self, path=DEFAULT_PLATFORM):
+        with open(paths.resolve(path, 'platform profile')) as f:
+            raw = yaml.safe_load(f)
+        self.domains = {d.name: d for d in domains_from_dict(raw, path)}
+        self.sim = raw.get('sim') or {}
+        self.truth = self.sim.get('domains') or {}
+
+    def catalog(self, path=manager_config.DEFAULT_CATALOG):
+        """Load a catalog and add the simulated profile keys (e.g. the CPU cluster's)."""
+        cat = copy.deepcopy(catalog_mod.load(paths.resolve(path, 'catalog')))
+        for truth in self.truth.values():
+            key = truth.get('profile_key')
+            if key:
+                for s in cat.subnets:
+                    ref = min(s.latency_ms[truth['latency_key']].values())
+                    threads = int(truth.get('threads', 1))
+                    s.latency_ms[key] = {threads: ref * truth['latency_scale']}
+        return cat
+
+    def profile_key(self, domain):
+        truth = self.truth[domain]
+        return truth.get('profile_key') or truth['latency_key']
+
+
+@dataclass
+class _App:
+    spec: object
+    subnet: int
+    true_ms: list
+    pending: int = -1
+    next_frame: float = 0.0
+    queued: float = None
+    busy: bool = False
+    start: float = 0.0
+    work: float = 0.0
+    done: float = 0.0
+    processed: int = 0
+    dropped: int = 0
+    switches: int = 0
+    frames: list = field(default_factory=list)   # (t, latency ms, target ms, subnet, top1)
+
+
+@dataclass
+class SimResult:
+    """Everything a run produced: per-frame records, a timeline and totals."""
+
+    scenario: str
+    policy: str
+    energy_j: float
+    duration_s: float
+    frames: dict            # app_id -> list of (t, latency_ms, target_ms, subnet, top1)
+    timeline: dict          # 't', 'power_w', 'temp_c', '<domain>_mhz' -> lists
+    subnet_switches: int
+    dvfs_changes: int
+
+
+class Simulator:
+    """Run one scenario under one policy."""
+
+    def __init__(self, scenario, policy='dynofa', platform=None, seed=0, overrides=None,
+                 dt_s=0.001, catalog_path=manager_config.DEFAULT_CATALOG):
+        self.scenario = scenario
+        self.platform = platform or SimPlatform()
+        self.rng = random.Random(seed)
+        self.dt = dt_s
+        cat = self.platform.catalog(catalog_path)
+        values = {'policy': policy}
+        for a in scenario.apps:
+            prefix = f'apps.{a.app_id}.'
+            values.update({prefix + 'latency_target_ms': a.latency_target_ms,
+                           prefix + 'priority': a.priority, prefix + 'domains': [a.domain],
+                           prefix + 'min_accuracy': a.min_accuracy,
+                           prefix + 'profile_key': self.platform.profile_key(a.domain)})
+        values.update(overrides or {})
+        self.config = manager_config.initial([a.app_id for a in scenario.apps], values)
+        used = sorted({a.domain for a in scenario.apps})
+        self.domains = {n: self.platform.domains[n] for n in used}
+        self.policy = ManagerPolicy(self.config, list(self.platform.domains.values()),
+                                    catalog_loader=lambda path: cat)
+        self.catalog = cat
+        self.apps = {}
+        for a in scenario.apps:
+            truth = self.platform.truth[a.domain]
+            true_ms = [min(s.latency_ms[truth['latency_key']].values()) * truth['latency_scale']
+                       for s in cat.subnets]
+            self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms)
+        self.freq = {n: d.f_max for n, d in self.domains.items()}
+        self.governors = {}
+        self.background = dict.fromkeys(self.domains, 0.0)
+
+    def _apply(self, decisions):
+        changes = 0
+        for d in decisions.subnets:
+            self.apps[d.app_id].pending = d.subnet_index
+        for d in decisions.dvfs:
+            if d.domain not in self.domains:
+                continue
+            if d.mode == 'pin':
+                self.governors.pop(d.domain, None)
+                changes += self.freq[d.domain] != d.frequency_khz
+                self.freq[d.domain] = d.frequency_khz
+            elif d.mode == 'governor':
+                gov = SimGovernor(d.governor, self.domains[d.domain])
+                self.governors[d.domain] = gov
+                self.freq[d.domain] = gov.freq
+        return changes
+
+    def _power(self, busy):
+        total = self.platform.sim.get('static_w', 2.5)
+        for name, d in self.domains.items():
+            t = self.platform.truth[name]
+            f = self.freq[name]
+            v = t['v_min'] + (1 - t['v_min']) * (f - d.f_min) / max(d.f_max - d.f_min, 1)
+            total += t['leakage_w'] * v + busy[name] * t['dynamic_w'] * (f / d.f_max) * v * v
+        return total
+
+    def run(self):
+        """Simulate the whole scenario; return a SimResult."""
+        sim, dt = self.platform.sim, self.dt
+        steps = int(round(self.scenario.duration_s / dt))
+        tele_every = max(1, int(round(sim.get('telemetry_period_s', 0.1) / dt)))
+        noise, overhead = sim.get('latency_noise', 0.0), sim.get('switch_overhead_ms', 0.0)
+        events = sorted(self.scenario.events, key=lambda e: e.t)
+        temp = ambient = sim.get('ambient_c', 30.0)
+        energy, dvfs_changes, next_step = 0.0, 0, 0.0
+        acc_busy = dict.fromkeys(self.domains, 0.0)
+        acc_power = 0.0
+        timeline = {'t': [], 'power_w': [], 'temp_c': []}
+        timeline.update({f'{n}_mhz': [] for n in self.domains})
+        for n in range(steps):
+            t = n * dt
+            while events and events[0].t <= t:
+                e = events.pop(0)
+                if e.kind == 'param':
+                    self.config = manager_config.apply(self.config, {e.name: e.value})
+                    self.policy.configure(self.config)
+                else:
+                    self.background[e.name] = e.value
+            if n % tele_every == 0:
+                if n:
+                    util = {k: v / (tele_every * dt) for k, v in acc_busy.items()}
+                    self.policy.on_system(SystemSnapshot(t, dict(self.freq), {}, util, temp))
+                    self.policy.on_power(PowerSnapshot(t, acc_power / (tele_every * dt), True))
+                    acc_busy = dict.fromkeys(acc_busy, 0.0)
+                    acc_power = 0.0
+                else:
+                    self.policy.on_system(SystemSnapshot(t, dict(self.freq), {}, {}, temp))
+            if t + 1e-9 >= next_step:
+                dvfs_changes += self._apply(self.policy.step(t))
+                next_step = t + self.config.control_period_s
+            self._cameras(t, noise, overhead)
+            counter = [0]
+            busy = self._progress(t, dt, counter)
+            dvfs_changes += counter[0]
+            power = self._power(busy)
+            energy += power * dt
+            acc_power += power * dt
+            for k in busy:
+                acc_busy[k] += busy[k] * dt
+            tau = sim.get('thermal_time_constant_s', 20.0)
+            target_temp = ambient + sim.get('thermal_resistance_c_per_w', 3.0) * power
+            temp += (target_temp - temp) * dt / tau
+            for name, gov in self.governors.items():
+                f = gov.tick(dt, busy[name], self.freq[name])
+                dvfs_changes += f != self.freq[name]
+                self.freq[name] = f
+            if n % 50 == 0:
+                timeline['t'].append(t)
+                timeline['power_w'].append(power)
+                timeline['temp_c'].append(temp)
+                for name in self.domains:
+                    timeline[f'{name}_mhz'].append(self.freq[name] / 1000.0)
+        return SimResult(self.scenario.name, self.config.policy, energy,
+                         self.scenario.duration_s,
+                         {a: app.frames for a, app in self.apps.items()}, timeline,
+                         sum(app.switches for app in self.apps.values()), dvfs_changes)
+
+    def _cameras(self, t, noise, overhead):
+        for app in self.apps.values():
+            if t + 1e-9 >= app.next_frame:
+                if app.queued is not None:
+                    app.dropped += 1
+                app.queued = t
+                app.next_frame += 1.0 / app.spec.camera_hz
+            if not app.busy and app.queued is not None:
+                app.queued = None
+                app.busy, app.start, app.done = True, t, 0.0
+                extra = 0.0
+                if app.pending >= 0 and app.pending != app.subnet:
+                    app.subnet, app.switches, extra = app.pending, app.switches + 1, overhead
+                app.pending = -1
+                app.work = app.true_ms[app.subnet] * math.exp(self.rng.gauss(0.0, noise)) + extra
+
+    def _progress(self, t, dt, dvfs_counter):
+        busy = {}
+        for name, d in self.domains.items():
+            running = [a for a in self.apps.values() if a.busy and a.spec.domain == name]
+            bg = self.background[name]
+            busy[name] = bg + (1.0 - bg) * (1.0 if running else 0.0)
+            if not running:
+                continue
+            k = self.platform.truth[name].get('sensitivity', 0.9)
+            speed = (1.0 - bg) / len(running) / (k * d.f_max / self.freq[name] + 1.0 - k)
+            for app in running:
+                app.done += dt * 1000.0 * speed
+                if app.done >= app.work:
+                    self._finish(app, t + dt, dvfs_counter)
+        return busy
+
+    def _finish(self, app, t, dvfs_counter):
+        app.busy = False
+        app.processed += 1
+        latency = (t - app.start) * 1000.0
+        target = self.config.apps[app.spec.app_id].latency_target_ms
+        app.frames.append((t, latency, target, app.subnet, self.catalog.subnets[app.subnet].top1))
+        stats = FrameStats(app.spec.app_id, t, app.subnet, latency, app.processed, app.dropped,
+                           0)
+        dvfs_counter[0] += self._apply(self.policy.on_frame(stats))
+
+
+def metrics(result):
+    """Return the evaluation row of one run (energy, latency, target misses, accuracy...)."""
+    frames = [f for fs in result.frames.values() for f in fs]
+    lat = np.array([f[1] for f in frames]) if frames else np.array([math.nan])
+    over = np.array([f[1] > f[2] for f in frames]) if frames else np.array([math.nan])
+    acc = np.array([f[4] for f in frames]) if frames else np.array([math.nan])
+    return {
+        'scenario': result.scenario, 'policy': result.policy,
+        'energy_j': result.energy_j, 'frames': len(frames),
+        'mj_per_frame': 1000.0 * result.energy_j / max(len(frames), 1),
+        'mean_ms': float(lat.mean()), 'p99_ms': float(np.percentile(lat, 99)),
+        'over_target_pct': 100.0 * float(over.mean()), 'mean_top1': float(acc.mean()),
+        'subnet_switches': result.subnet_switches, 'dvfs_changes': result.dvfs_changes,
+    }

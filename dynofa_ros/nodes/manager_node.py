@@ -1,0 +1,212 @@
+"""
+The runtime manager node: telemetry in, SubnetCommand / DvfsCommand out, targets as parameters.
+
+All decisions are made by dynofa_ros.core.manager_policy; this node converts messages and
+parameters. Parameter changes are validated at once (refused with a reason) and applied at the
+next control step; a MissionTarget sets the same parameters.
+"""
+
+import math
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from dynofa_ros.core import manager_config, paths
+from dynofa_ros.core.catalog import CatalogError
+from dynofa_ros.core.dvfs_domains import load_domains, PlatformError
+from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
+from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.msg import (DvfsCommand, MissionTarget, PerceptionStats, PowerState,
+                            SubnetCommand, SystemState)
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType, SetParametersResult)
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.VOLATILE)
+TYPES = {'double': ParameterType.PARAMETER_DOUBLE, 'integer': ParameterType.PARAMETER_INTEGER,
+         'string': ParameterType.PARAMETER_STRING,
+         'string_array': ParameterType.PARAMETER_STRING_ARRAY}
+MODES = {'pin': DvfsCommand.MODE_PIN, 'governor': DvfsCommand.MODE_GOVERNOR,
+         'restore': DvfsCommand.MODE_RESTORE}
+
+
+def descriptor(spec):
+    """Return the ROS ParameterDescriptor of a manager_config.Param."""
+    d = ParameterDescriptor(type=TYPES[spec.kind], description=spec.description,
+                            read_only=spec.read_only)
+    if spec.kind == 'double':
+        d.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
+    elif spec.kind == 'integer':
+        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high),
+                                        step=1)]
+    return d
+
+
+class ManagerNode(Node):
+    """Hierarchical sub-network and DVFS manager."""
+
+    def __init__(self):
+        super().__init__('manager')
+        for spec in manager_config.GLOBAL_PARAMS:
+            self.declare_parameter(spec.name, spec.default, descriptor(spec))
+        profile = paths.resolve(self._value('platform_profile'), 'platform profile')
+        self.domains = load_domains(profile)
+        self.domain_names = {d.name for d in self.domains}
+        apps = list(self._value('apps'))
+        values = {}
+        for app_id in apps:
+            for spec in manager_config.APP_PARAMS:
+                default = [self.domains[0].name] if spec.name == 'domains' else spec.default
+                name = f'apps.{app_id}.{spec.name}'
+                self.declare_parameter(name, default, descriptor(spec))
+                values[name] = self._value(name)
+        for spec in manager_config.GLOBAL_PARAMS:
+            if spec.name in manager_config.ManagerConfig.__annotations__ and spec.name != 'apps':
+                values[spec.name] = self._value(spec.name)
+        config = manager_config.initial(apps, values, self.domain_names, load_catalog)
+        self.policy = ManagerPolicy(config, self.domains)
+        self.pending = None
+        self.add_on_set_parameters_callback(self._on_set)
+        self.subnet_pub = self.create_publisher(
+            SubnetCommand, self._value('subnet_command_topic'), COMMAND_QOS)
+        self.dvfs_pub = self.create_publisher(
+            DvfsCommand, self._value('dvfs_command_topic'), COMMAND_QOS)
+        self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(PerceptionStats, self._value('perception_stats_topic'),
+                                 self._on_stats, TELEMETRY_QOS)
+        self.create_subscription(SystemState, self._value('system_state_topic'),
+                                 self._on_system, TELEMETRY_QOS)
+        self.create_subscription(PowerState, self._value('power_state_topic'),
+                                 self._on_power, TELEMETRY_QOS)
+        self.create_subscription(MissionTarget, self._value('mission_target_topic'),
+                                 self._on_mission, TELEMETRY_QOS)
+        self.period = config.control_period_s
+        self.timer = self.create_timer(self.period, self._on_timer)
+        self.get_logger().info(
+            f'managing {apps} with policy {config.policy} on {sorted(self.domain_names)} '
+            f'(profile {profile}); latency models: ' + '; '.join(
+                f'{a}: {s.model.source}' for a, s in self.policy.apps.items()))
+
+    def _value(self, name):
+        return self.get_parameter(name).value
+
+    def _on_set(self, params):
+        values = {p.name: p.value for p in params}
+        try:
+            self.pending = manager_config.apply(self.pending or self.policy.config, values,
+                                                self.domain_names, load_catalog)
+        except ValueError as exc:
+            self.get_logger().warning(f'refused parameter change: {exc}')
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _on_timer(self):
+        if self.pending is not None:
+            self.policy.configure(self.pending)
+            self.pending = None
+            if self.policy.config.control_period_s != self.period:
+                self.period = self.policy.config.control_period_s
+                self.timer.cancel()
+                self.destroy_timer(self.timer)
+                self.timer = self.create_timer(self.period, self._on_timer)
+        now = time.monotonic()
+        self._publish(self.policy.step(now))
+        self._diagnostics(now)
+
+    def _on_stats(self, msg):
+        stats = FrameStats(msg.app_id, time.monotonic(), msg.subnet_index,
+                           msg.inference_latency_ms, msg.frames_processed, msg.frames_dropped,
+                           msg.num_threads)
+        self._publish(self.policy.on_frame(stats))
+
+    def _on_system(self, msg):
+        util = {}
+        for d in self.domains:
+            cores = [msg.cpu_utilization[c] for c in d.cpus if c < len(msg.cpu_utilization)]
+            if cores:
+                util[d.name] = sum(cores) / len(cores) / 100.0
+        temps = [t for t in msg.temperatures_c if math.isfinite(t)]
+        self.policy.on_system(SystemSnapshot(
+            time.monotonic(), {d.name: d.cur_khz for d in msg.domains},
+            {d.name: d.governor for d in msg.domains}, util, max(temps, default=math.nan)))
+
+    def _on_power(self, msg):
+        self.policy.on_power(PowerSnapshot(time.monotonic(), msg.total_power_w, msg.measured))
+
+    def _on_mission(self, msg):
+        if msg.app_id not in self.policy.config.apps:
+            self.get_logger().warning(f'mission target for unknown application {msg.app_id!r}')
+            return
+        prefix = f'apps.{msg.app_id}.'
+        params = []
+        if msg.latency_target_ms != 0:
+            params.append(Parameter(prefix + 'latency_target_ms',
+                                    value=float(msg.latency_target_ms)))
+        if not math.isnan(msg.min_accuracy):
+            params.append(Parameter(prefix + 'min_accuracy', value=float(msg.min_accuracy)))
+        if msg.priority:
+            params.append(Parameter(prefix + 'priority', value=int(msg.priority)))
+        for param, result in zip(params, self.set_parameters(params)):
+            if not result.successful:
+                self.get_logger().warning(f'mission target {param.name} refused: {result.reason}')
+
+    def _publish(self, decisions):
+        stamp = self.get_clock().now().to_msg()
+        for d in decisions.subnets:
+            msg = SubnetCommand(app_id=d.app_id, subnet_id=d.subnet_id,
+                                subnet_index=d.subnet_index,
+                                expected_latency_ms=float(d.expected_latency_ms),
+                                expected_accuracy=float(d.expected_accuracy), reason=d.reason)
+            msg.header.stamp = stamp
+            self.subnet_pub.publish(msg)
+            self.get_logger().info(f'{d.app_id} -> {d.subnet_id}: {d.reason}')
+        for d in decisions.dvfs:
+            msg = DvfsCommand(domain=d.domain, mode=MODES[d.mode],
+                              frequency_khz=int(d.frequency_khz), governor=d.governor,
+                              reason=d.reason)
+            msg.header.stamp = stamp
+            self.dvfs_pub.publish(msg)
+            self.get_logger().info(f'{d.domain} -> {d.mode} {d.frequency_khz or d.governor}')
+
+    def _diagnostics(self, now):
+        status = self.policy.status(now)
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        for app_id, app in status['apps'].items():
+            s = DiagnosticStatus(name=f'{self.get_name()}: {app_id}', hardware_id='dynofa')
+            s.level = DiagnosticStatus.OK if app['feasible'] else DiagnosticStatus.WARN
+            if status['stale']:
+                s.level = DiagnosticStatus.STALE
+            s.message = status['stale'] or app['note']
+            s.values = [KeyValue(key=k, value=f'{v:.2f}' if isinstance(v, float) else str(v))
+                        for k, v in app.items()]
+            s.values += [KeyValue(key='policy', value=status['policy'])] + [
+                KeyValue(key=f'frequency_khz.{n}', value=str(f))
+                for n, f in status['frequencies_khz'].items()]
+            array.status.append(s)
+        self.diag_pub.publish(array)
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    try:
+        node = ManagerNode()
+    except (PlatformError, CatalogError, ValueError, OSError, KeyError) as exc:
+        print(f'manager: cannot start: {exc}', flush=True)
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -1,0 +1,80 @@
+"""Validation of the manager's parameters and of its platform-profile reader (no ROS)."""
+
+from dynofa_ros.core import manager_config
+from dynofa_ros.core.dvfs_domains import domains_from_dict, load_domains, PlatformError
+from dynofa_ros.core.manager_policy import load_catalog
+import pytest
+
+DOMAINS = {'cpu0', 'gpu'}
+
+
+def config():
+    return manager_config.initial(['cam'], {'apps.cam.domains': ['gpu']}, DOMAINS)
+
+
+@pytest.mark.parametrize('name, value, reason', [
+    ('apps.cam.latency_target_ms', float('nan'), 'finite'),
+    ('apps.cam.latency_target_ms', -5.0, 'must be in'),
+    ('apps.cam.latency_target_ms', 'fast', 'must be a number'),
+    ('apps.cam.min_accuracy', 101.0, 'must be in'),
+    ('apps.cam.priority', 0, 'must be in'),
+    ('apps.cam.priority', 1.5, 'integer'),
+    ('apps.cam.domains', ['npu'], 'unknown domains'),
+    ('apps.cam.catalog', '/nonexistent/catalog.yaml', 'catalog not found'),
+    ('apps.cam.baseline_subnet', 'n99', 'not in the catalog'),
+    ('apps.ghost.latency_target_ms', 50.0, 'unknown application'),
+    ('apps.cam.colour', 'red', 'unknown application setting'),
+    ('policy', 'turbo', 'policy must be one of'),
+    ('control_period_s', 0.0, 'must be in'),
+    ('power_budget_w', float('inf'), 'finite'),
+    ('stale_after_s', -1.0, 'must be in'),
+    ('apps', ['a'], 'not a manager setting'),
+])
+def test_invalid_values_are_refused_with_a_reason_and_change_nothing(name, value, reason):
+    before = config()
+    with pytest.raises(ValueError, match=reason):
+        manager_config.apply(before, {name: value}, DOMAINS, load_catalog)
+    assert before == config()
+
+
+def test_valid_changes_apply_together():
+    after = manager_config.apply(config(), {
+        'apps.cam.latency_target_ms': 45.0, 'policy': 'schedutil', 'power_budget_w': 9.0,
+        'apps.cam.catalog': 'config/catalogs/ofa_mbv3_w12_dynamic_ofa_nets6.yaml'},
+        DOMAINS, load_catalog)
+    assert after.apps['cam'].latency_target_ms == 45.0
+    assert (after.policy, after.power_budget_w) == ('schedutil', 9.0)
+    assert config().apps['cam'].latency_target_ms == 100.0
+
+
+def test_one_bad_value_refuses_the_whole_change():
+    with pytest.raises(ValueError, match='min_accuracy'):
+        manager_config.apply(config(), {'apps.cam.latency_target_ms': 45.0,
+                                        'apps.cam.min_accuracy': float('nan')}, DOMAINS)
+
+
+@pytest.mark.parametrize('apps, reason', [([], 'non-empty'), (['a', 'a'], 'distinct'),
+                                          (['bad id'], 'letters')])
+def test_bad_application_lists_are_refused(apps, reason):
+    with pytest.raises(ValueError, match=reason):
+        manager_config.initial(apps)
+
+
+def test_every_parameter_is_documented_with_a_range_where_numeric():
+    for spec in manager_config.GLOBAL_PARAMS + manager_config.APP_PARAMS:
+        assert spec.description
+        if spec.kind in ('double', 'integer'):
+            assert spec.low is not None and spec.low <= spec.default <= spec.high
+
+
+def test_platform_profile_reader_uses_the_contract_keys():
+    domains = load_domains('config/sim/xavier_nx_sim.yaml')
+    gpu = [d for d in domains if d.name == 'gpu'][0]
+    assert gpu.kind == 'devfreq' and gpu.f_max == 1109250 and len(gpu.frequencies_khz) == 15
+    assert gpu.nearest_at_least(1000000) == 1007250
+    with pytest.raises(PlatformError, match='kind'):
+        domains_from_dict({'domains': [{'name': 'x', 'kind': 'magic', 'frequencies_khz': [1]}]})
+    with pytest.raises(PlatformError, match='frequencies'):
+        domains_from_dict({'domains': [{'name': 'x', 'kind': 'cpufreq'}]})
+    with pytest.raises(PlatformError, match='cannot read'):
+        load_domains('/nonexistent.yaml')

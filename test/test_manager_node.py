@@ -1,0 +1,97 @@
+"""The manager node as a real process: telemetry from the test, parameters set at run time."""
+
+import math
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from dynofa_ros.msg import (DomainState, DvfsCommand, MissionTarget, PerceptionStats,
+                            SubnetCommand, SystemState)
+import pytest
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+pytestmark = pytest.mark.integration
+
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+ARGS = ['-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[gpu]',
+        '-p', 'apps.cam.profile_key:=gpu/jetson_xavier_nx/published',
+        '-p', 'apps.cam.latency_target_ms:=80.0', '-p', 'control_period_s:=0.2']
+
+
+class FakePlatform:
+    """Publish SystemState and PerceptionStats that follow the manager's last commands."""
+
+    def __init__(self, probe, commands, dvfs):
+        self.commands, self.dvfs = commands, dvfs
+        self.system = probe.publisher(SystemState, 'system_state')
+        self.stats = probe.publisher(PerceptionStats, 'perception_stats')
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        frames = 0
+        while self.running:
+            frames += 1
+            khz = self.dvfs[-1].frequency_khz if self.dvfs else 1109250
+            domain = DomainState(name='gpu', kind='devfreq', cur_khz=khz, min_khz=114750,
+                                 max_khz=1109250, governor='userspace')
+            self.system.publish(SystemState(domains=[domain], cpu_utilization=[50.0] * 6))
+            cmd = self.commands[-1] if self.commands else None
+            self.stats.publish(PerceptionStats(
+                app_id='cam', subnet_id=cmd.subnet_id if cmd else 'n7_6',
+                subnet_index=cmd.subnet_index if cmd else 6,
+                inference_latency_ms=cmd.expected_latency_ms if cmd else 59.1,
+                frames_processed=frames, frame_rate_hz=20.0, device='cuda'))
+            time.sleep(0.05)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+
+
+def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
+        node_processes, ros_probe):
+    proc = node_processes('manager_node', ros_args=ARGS)
+    commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
+    dvfs = ros_probe.subscribe(DvfsCommand, 'dvfs_command', COMMAND_QOS)
+    diagnostics = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
+    platform = FakePlatform(ros_probe, commands, dvfs)
+    try:
+        first = ros_probe.wait_for(commands, lambda m: m.app_id == 'cam', timeout=30)
+        assert first.expected_latency_ms <= 80.0 * 0.9 and 'outer' in first.reason
+        assert ros_probe.wait_for(dvfs).domain == 'gpu'
+        results = ros_probe.set_parameters('manager', {'apps.cam.latency_target_ms': 45.0})
+        assert results[0].successful, results[0].reason
+        faster = ros_probe.wait_for(
+            commands, lambda m: m.subnet_index < first.subnet_index, timeout=15)
+        assert faster.expected_latency_ms <= 45.0 * 0.9
+        for name, value, reason in (('apps.cam.latency_target_ms', math.nan, 'range'),
+                                    ('apps.cam.latency_target_ms', -1.0, ''),
+                                    ('policy', 'turbo', 'policy must be one of')):
+            (result,) = ros_probe.set_parameters('manager', {name: value})
+            assert not result.successful and reason in result.reason
+        assert ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) == [45.0]
+        status = ros_probe.wait_for(diagnostics, lambda m: any(
+            s.name.endswith('cam') for s in m.status), timeout=10)
+        keys = {kv.key for s in status.status for kv in s.values}
+        assert {'predicted_ms', 'measured_ms', 'feasible', 'subnet'} <= keys
+        mission = ros_probe.publisher(MissionTarget, 'mission_target')
+        ros_probe.wait_for_subscribers(mission)
+        mission.publish(MissionTarget(app_id='cam', latency_target_ms=70.0,
+                                      min_accuracy=math.nan, priority=0))
+        deadline = time.monotonic() + 10
+        while ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) != [70.0]:
+            assert time.monotonic() < deadline, 'mission target not applied'
+            time.sleep(0.1)
+        assert proc.alive()
+    finally:
+        platform.stop()
+    assert proc.stop() == 0, proc.output()
+
+
+def test_invalid_startup_parameters_stop_the_node_with_a_reason(node_processes):
+    proc = node_processes('manager_node', ros_args=['-p', 'policy:=turbo'])
+    assert proc.proc.wait(30) == 1
+    assert 'policy must be one of' in proc.output()
