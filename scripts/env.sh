@@ -62,8 +62,9 @@ _dynofa_fix_cmake_paths() {
   local venv="$1" pyinc npinc
   pyinc="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   npinc="$("$venv/bin/python" -c 'import numpy; print(numpy.get_include())')"
-  grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$venv/share" "$venv/lib/cmake" \
-    2>/dev/null | xargs -0 -r sed -i \
+  # grep finds nothing once fixed (exit 1): that is success here, also under pipefail.
+  { grep -rlZ --include='*.cmake' '/opt/python/cp311-cp311' "$venv/share" "$venv/lib/cmake" \
+    2>/dev/null || true; } | xargs -0 -r sed -i \
       -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
       -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g"
 }
