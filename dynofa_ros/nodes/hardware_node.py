@@ -12,16 +12,12 @@ from dynofa_ros.core.power import EnergyCounter, find_sensor
 from dynofa_ros.core.sysfs import Sysfs
 from dynofa_ros.core.telemetry import Telemetry
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
+from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                           durability=DurabilityPolicy.VOLATILE)
 # name: (default, description, (min, max) or None, read-only after start)
 PARAMETERS = {
     'platform_profile': ('config/platforms/generic_cpufreq.yaml',

@@ -17,18 +17,14 @@ from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.msg import (DvfsCommand, MissionTarget, PerceptionStats, PowerState,
                             SubnetCommand, SystemState)
+from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                           durability=DurabilityPolicy.VOLATILE)
 TYPES = {'double': ParameterType.PARAMETER_DOUBLE, 'integer': ParameterType.PARAMETER_INTEGER,
          'string': ParameterType.PARAMETER_STRING,
          'string_array': ParameterType.PARAMETER_STRING_ARRAY}

@@ -15,23 +15,15 @@ import argparse
 import sys
 
 from dynofa_ros.core import msg_dict
+from dynofa_ros.nodes.qos import COMMAND_QOS, SENSOR_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
-                       ReliabilityPolicy)
 import yaml
 
 
-def make_qos(kind, depth=10):
-    """Return the QoS profile for 'command', 'telemetry' or 'sensor'."""
-    if kind == 'sensor':
-        return qos_profile_sensor_data
-    durability = (DurabilityPolicy.TRANSIENT_LOCAL if kind == 'command'
-                  else DurabilityPolicy.VOLATILE)
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
-                      reliability=ReliabilityPolicy.RELIABLE, durability=durability)
+QOS = {'command': COMMAND_QOS, 'telemetry': TELEMETRY_QOS, 'sensor': SENSOR_QOS}
 
 
 class PublisherNode(Node):
@@ -44,7 +36,7 @@ class PublisherNode(Node):
         self.declare_parameter('values', values, ParameterDescriptor(
             description='field values of the published message, YAML mapping'))
         self.add_on_set_parameters_callback(self._on_set)
-        self.publisher = self.create_publisher(self.msg_class, topic, make_qos(qos))
+        self.publisher = self.create_publisher(self.msg_class, topic, QOS[qos])
         self.remaining = count
         self.timer = self.create_timer(1.0 / rate_hz, self._tick)
 
@@ -79,7 +71,7 @@ class EchoNode(Node):
         self.remaining = count
         self.out = out
         self.create_subscription(msg_dict.message_class(msg_type), topic, self._on_msg,
-                                 make_qos(qos))
+                                 QOS[qos])
 
     def _on_msg(self, msg):
         self.out.write(yaml.safe_dump(msg_dict.to_dict(msg), default_flow_style=None,
