@@ -14,13 +14,12 @@ import logging
 import threading
 import time
 
-import numpy as np
-
 from dynofa_ros.core import mapping as task_mapping
 from dynofa_ros.core.bn_stats import BnStatsFile, collect, load_into_static, SupernetBnSwap
 from dynofa_ros.core.images import preprocess
 from dynofa_ros.core.supernet import (apply_arch, build_supernet, EngineError, extract,
                                       load_checkpoint, module_bytes, shadow_copy)
+import numpy as np
 
 __all__ = ['DynamicOfaEngine', 'EngineError', 'InferResult', 'MappingError']
 
@@ -217,7 +216,7 @@ class DynamicOfaEngine:
 
     def _load_bn_stats(self, path):
         if not path:
-            self._log.info('no BN statistics file: every sub-network uses the checkpoint\'s')
+            self._log.info("no BN statistics file: every sub-network uses the checkpoint's")
             return {}
         stats_file = BnStatsFile.load(path)
         stats, warnings = stats_file.for_catalog(self.catalog, path)
