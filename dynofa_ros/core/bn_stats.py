@@ -26,12 +26,12 @@ def calibrate(supernet, arch, batches):
     """
     Compute the BN statistics of sub-network `arch` over image batches (N x 3 x r x r tensors).
 
-    Runs on an extracted static copy; the supernet's buffers are left untouched (only its
-    active sub-network setting changes).
+    `batches` is any iterable, read once. Runs on an extracted static copy; the supernet's
+    buffers are left untouched (only its active sub-network setting changes).
     """
     from ofa.imagenet_classification.elastic_nn.utils import set_running_statistics
     static = extract(supernet, arch)
-    set_running_statistics(static, [(batch, None) for batch in batches])
+    set_running_statistics(static, ((batch, None) for batch in batches))
     return collect(static)
 
 
