@@ -38,12 +38,28 @@ def write_catalog(directory, ids=('small', 'mid', 'large'), name='tiny.yaml', **
     return path
 
 
-def save_fresh_checkpoint(path, name=SUPERNET, seed=0):
-    """Build a supernet with seeded random weights, save it in OFA's format; return the net."""
+def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True):
+    """
+    Build a supernet with seeded random weights, save it in OFA's format; return the net.
+
+    With calibrate, the full network's BN statistics are first set from the photos and the
+    classifier's weights are scaled up: in a fresh supernet the activations' dependence on the
+    input fades layer by layer, so every image would give the same near-uniform output and
+    comparisons between outputs would prove little.
+    """
+    import numpy as np
     import torch
+    from dynofa_ros.core.images import preprocess
     from dynofa_ros.core.supernet import build_supernet, save_checkpoint
     torch.manual_seed(seed)
     net = build_supernet(name)
+    if calibrate:
+        from ofa.imagenet_classification.elastic_nn.utils import set_running_statistics
+        net.set_max_net()
+        batch = torch.from_numpy(np.concatenate([preprocess(im, 160) for im in photos()]))
+        set_running_statistics(net, [(batch, None)])
+        with torch.no_grad():
+            net.classifier.linear.weight.mul_(300.0)
     save_checkpoint(net, str(path))
     return net
 
