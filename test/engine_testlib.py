@@ -1,5 +1,6 @@
 """Helpers for the engine and tool tests: a tiny catalog, a fresh checkpoint, real photos."""
 
+import copy
 import os
 
 import yaml
@@ -23,7 +24,7 @@ PHOTOS = ('astronaut', 'chelsea', 'coffee')
 
 def catalog_dict(ids=('small', 'mid', 'large'), bn_stats=None):
     return {'supernet': SUPERNET, 'bn_stats': bn_stats, 'subnets': [
-        {'id': i, 'arch': ARCHS[i],
+        {'id': i, 'arch': copy.deepcopy(ARCHS[i]),
          'accuracy': {'top1': TOP1[i], 'source': 'test: not measured'},
          'macs_m': None, 'latency_ms': {}} for i in ids]}
 
