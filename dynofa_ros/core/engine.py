@@ -61,6 +61,7 @@ class DynamicOfaEngine:
         if cache_budget_mb < 0:
             raise EngineError(f'cache_budget_mb {cache_budget_mb} must be >= 0')
 
+        self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
         self._master = build_supernet(catalog.supernet)
         self.checkpoint = checkpoint
         self.random_weights = not checkpoint
@@ -72,7 +73,6 @@ class DynamicOfaEngine:
                 f'NO CHECKPOINT: {catalog.supernet} runs with RANDOM WEIGHTS, its '
                 'classifications are meaningless. Give an OFA checkpoint file to fix this.')
         self._pristine_bn = collect(self._master)
-        self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
         self._shadow = shadow_copy(self._master)    # background extraction only
         self._shadow_lock = threading.Lock()
 
