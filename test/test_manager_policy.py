@@ -267,6 +267,11 @@ def test_latency_model_falls_back_and_learns_the_scale_online():
     bare = copy.deepcopy(cat)
     for s in bare.subnets:
         s.latency_ms = {}
+    by_macs = LatencyModel(bare, GPU)
+    assert 'MACs' in by_macs.source
+    assert list(by_macs.base) == sorted(by_macs.base)
+    for s in bare.subnets:
+        s.macs_m = float('nan')
     order_only = LatencyModel(bare, GPU)
     assert 'catalog order' in order_only.source
     assert list(order_only.base) == sorted(order_only.base)
