@@ -74,6 +74,9 @@ _dynofa_export_env() {
   site="$repo/install/lib/python3.11/site-packages"
   export VIRTUAL_ENV="$venv"
   case ":$PATH:" in *":$venv/bin:"*) ;; *) export PATH="$venv/bin:$PATH" ;; esac
+  # The package's executables (run_system, param, topic, bag, demo...), after everything else.
+  case ":$PATH:" in *":$repo/install/lib/dynofa_ros:"*) ;;
+    *) export PATH="$PATH:$repo/install/lib/dynofa_ros" ;; esac
   export DYNOFA_REPO="$repo"
   export DYNOFA_INSTALL="$repo/install"
   export AMENT_PREFIX_PATH="$repo/install:$venv"

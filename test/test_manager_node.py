@@ -16,7 +16,8 @@ COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 ARGS = ['-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[gpu]',
         '-p', 'apps.cam.profile_key:=gpu/jetson_xavier_nx/published',
-        '-p', 'apps.cam.latency_target_ms:=80.0', '-p', 'control_period_s:=0.2']
+        '-p', 'apps.cam.latency_target_ms:=80.0', '-p', 'control_period_s:=0.2',
+        '-p', 'command_refresh_s:=0.5']
 
 
 class FakePlatform:
@@ -85,6 +86,10 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         while ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) != [70.0]:
             assert time.monotonic() < deadline, 'mission target not applied'
             time.sleep(0.1)
+        # The DVFS decision is re-sent as a keep-alive for the hardware watchdog.
+        ros_probe.wait_for(dvfs, count=len(dvfs) + 3, timeout=10)
+        assert any((a.domain, a.mode, a.frequency_khz) == (b.domain, b.mode, b.frequency_khz)
+                   for a, b in zip(dvfs, dvfs[1:]))
         assert proc.alive()
     finally:
         platform.stop()

@@ -57,6 +57,9 @@ GLOBAL_PARAMS = (
           'EWMA gain of the measured/predicted latency ratio.'),
     Param('frequency_sensitivity', 'double', 0.9, 0.0, 1.0, 'Share of latency that scales '
           'with 1/frequency (the rest is memory-bound).'),
+    Param('command_refresh_s', 'double', 3.0, 0.0, 3600.0, 'Re-send the current DVFS '
+          "decision this often, s (0: only on change); keep it below the hardware node's "
+          'watchdog timeout, which otherwise returns the domains to safe settings.'),
     Param('perception_stats_topic', 'string', 'perception_stats', read_only=True,
           description='PerceptionStats input.'),
     Param('system_state_topic', 'string', 'system_state', read_only=True,
@@ -120,6 +123,7 @@ class ManagerConfig:
     energy_hysteresis: float = 0.05
     correction_gain: float = 0.3
     frequency_sensitivity: float = 0.9
+    command_refresh_s: float = 3.0
 
 
 def check_value(spec, value, where=None):

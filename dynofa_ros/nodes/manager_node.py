@@ -69,6 +69,7 @@ class ManagerNode(Node):
         config = manager_config.initial(apps, values, self.domain_names, load_catalog)
         self.policy = ManagerPolicy(config, self.domains)
         self.pending = None
+        self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.add_on_set_parameters_callback(self._on_set)
         self.subnet_pub = self.create_publisher(
             SubnetCommand, self._value('subnet_command_topic'), COMMAND_QOS)
@@ -114,6 +115,12 @@ class ManagerNode(Node):
                 self.timer = self.create_timer(self.period, self._on_timer)
         now = time.monotonic()
         self._publish(self.policy.step(now))
+        refresh = self.policy.config.command_refresh_s
+        if refresh > 0 and self.last_dvfs and now - self.last_dvfs_time >= refresh:
+            for msg in self.last_dvfs.values():  # keep-alive for the hardware watchdog
+                msg.header.stamp = self.get_clock().now().to_msg()
+                self.dvfs_pub.publish(msg)
+            self.last_dvfs_time = now
         self._diagnostics(now)
 
     def _on_stats(self, msg):
@@ -169,6 +176,7 @@ class ManagerNode(Node):
                               reason=d.reason)
             msg.header.stamp = stamp
             self.dvfs_pub.publish(msg)
+            self.last_dvfs[d.domain], self.last_dvfs_time = msg, time.monotonic()
             self.get_logger().info(f'{d.domain} -> {d.mode} {d.frequency_khz or d.governor}')
 
     def _diagnostics(self, now):

@@ -1,0 +1,177 @@
+"""
+What a recorded run shows: read the output bag, summarise it as a table, draw its timeline.
+
+Used by the demo and the replay tests. The mission (latency target per time span, named phases)
+comes from the caller, because the targets live in the manager's parameters, not on a topic.
+"""
+
+from dataclasses import dataclass, field
+import math
+
+from dynofa_ros.core import bagio
+
+
+@dataclass
+class Phase:
+    """A span of the mission: wall-clock start/end (s), its name and the latency target (ms)."""
+
+    start: float
+    end: float
+    name: str
+    target_ms: float
+
+
+@dataclass
+class Timeline:
+    """The recorded topics of one run, as plain lists of (time s, ...) tuples."""
+
+    stats: list = field(default_factory=list)      # (t, app, subnet_id, index, acc, inf, e2e)
+    counters: dict = field(default_factory=dict)   # app -> last (processed, dropped, rejected)
+    subnet_commands: list = field(default_factory=list)  # (t, app, subnet_id, reason)
+    dvfs_commands: list = field(default_factory=list)    # (t, domain, mode, khz, reason)
+    frequencies: list = field(default_factory=list)      # (t, {domain: cur_khz})
+    power: list = field(default_factory=list)            # (t, total_w, energy_j)
+    power_source: str = ''
+    power_measured: bool = False
+    classifications: int = 0
+
+
+def load(bag_path):
+    """Read an output bag recorded from the running system into a Timeline."""
+    tl = Timeline()
+    for topic, msgtype, stamp, msg in bagio.read_messages(bag_path):
+        t = stamp / 1e9
+        kind = msgtype.rsplit('/', 1)[-1]
+        if kind == 'PerceptionStats':
+            tl.stats.append((t, msg.app_id, msg.subnet_id, msg.subnet_index,
+                             msg.expected_accuracy, msg.inference_latency_ms,
+                             msg.end_to_end_latency_ms))
+            tl.counters[msg.app_id] = (msg.frames_processed, msg.frames_dropped,
+                                       msg.frames_rejected)
+        elif kind == 'SubnetCommand':
+            tl.subnet_commands.append((t, msg.app_id, msg.subnet_id, msg.reason))
+        elif kind == 'DvfsCommand':
+            tl.dvfs_commands.append((t, msg.domain, msg.mode, msg.frequency_khz, msg.reason))
+        elif kind == 'SystemState':
+            tl.frequencies.append((t, {d.name: d.cur_khz for d in msg.domains}))
+        elif kind == 'PowerState':
+            tl.power.append((t, msg.total_power_w, msg.energy_j))
+            tl.power_source, tl.power_measured = msg.source, bool(msg.measured)
+        elif kind == 'Classification':
+            tl.classifications += 1
+    return tl
+
+
+def target_at(phases, t):
+    """Return the latency target in force at time t (the phase containing t), or nan."""
+    for phase in phases:
+        if phase.start <= t < phase.end:
+            return phase.target_ms
+    return math.nan
+
+
+def summarize(tl, phases):
+    """Return per-phase and whole-run rows: frames, within target, accuracy, switches, energy."""
+    rows = []
+    spans = [(p.name, p.start, p.end) for p in phases]
+    if phases:
+        spans.append(('whole run', phases[0].start, phases[-1].end))
+    for name, start, end in spans:
+        stats = [s for s in tl.stats if start <= s[0] < end]
+        within = [s[5] <= target_at(phases, s[0]) for s in stats]
+        switches = sum(1 for a, b in zip(stats, stats[1:]) if a[2] != b[2])
+        power = [p for p in tl.power if start <= p[0] < end]
+        energy = power[-1][2] - power[0][2] if len(power) > 1 else math.nan
+        target = {p.target_ms for p in phases if p.name == name}
+        rows.append({
+            'phase': name,
+            'target_ms': target.pop() if len(target) == 1 else math.nan,
+            'frames': len(stats),
+            'within_target': sum(within) / len(within) if within else math.nan,
+            'mean_latency_ms': _mean([s[5] for s in stats]),
+            'mean_accuracy': _mean([s[4] for s in stats]),
+            'subnets': ' '.join(sorted({s[2] for s in stats})),
+            'switches': switches,
+            'dvfs_commands': sum(1 for c in tl.dvfs_commands if start <= c[0] < end),
+            'energy_j': energy,
+            'mean_power_w': _mean([p[1] for p in power]),
+        })
+    return rows
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else math.nan
+
+
+def format_table(rows, tl):
+    """Return the summary as a fixed-width text table with the energy source underneath."""
+    head = ('phase', 'target ms', 'frames', 'in target', 'latency ms', 'top-1 %', 'switches',
+            'DVFS cmds', 'energy J', 'power W')
+    lines = ['  '.join(f'{h:>10}' if i else f'{h:<14}' for i, h in enumerate(head))]
+    for r in rows:
+        cells = (r['phase'][:14], _fmt(r['target_ms'], 0), str(r['frames']),
+                 _fmt(100 * r['within_target'], 0) + '%', _fmt(r['mean_latency_ms'], 1),
+                 _fmt(r['mean_accuracy'], 2), str(r['switches']), str(r['dvfs_commands']),
+                 _fmt(r['energy_j'], 1), _fmt(r['mean_power_w'], 2))
+        lines.append('  '.join(f'{c:>10}' if i else f'{c:<14}' for i, c in enumerate(cells)))
+    source = tl.power_source or 'none'
+    kind = 'measured' if tl.power_measured else 'ESTIMATED by the power model'
+    counters = ', '.join(f'{app}: {p} processed, {d} dropped, {r} rejected'
+                         for app, (p, d, r) in sorted(tl.counters.items()))
+    lines.append(f'energy source: {source} ({kind}); frames: {counters or "none"}')
+    return '\n'.join(lines)
+
+
+def _fmt(value, digits):
+    return '-' if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f'{value:.{digits}f}'
+
+
+def plot(tl, phases, path, title='dynofa_ros run'):
+    """Write a PNG timeline: target vs measured latency, sub-network, frequencies, power."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    t0 = phases[0].start if phases else (tl.stats[0][0] if tl.stats else 0.0)
+    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True)
+    ax = axes[0]
+    if tl.stats:
+        ax.plot([s[0] - t0 for s in tl.stats], [s[5] for s in tl.stats], '.', ms=3,
+                label='inference latency (measured)')
+        ax.plot([s[0] - t0 for s in tl.stats], [s[6] for s in tl.stats], '.', ms=2, alpha=0.4,
+                label='end-to-end latency')
+    for p in phases:
+        ax.hlines(p.target_ms, p.start - t0, p.end - t0, colors='red', lw=2)
+    ax.plot([], [], color='red', lw=2, label='target')
+    ax.set_ylabel('latency (ms)')
+    ax.legend(loc='upper right', fontsize=8)
+    ax = axes[1]
+    if tl.stats:
+        ax.step([s[0] - t0 for s in tl.stats], [s[3] for s in tl.stats], where='post')
+        ids = sorted({(s[3], s[2], s[4]) for s in tl.stats})
+        ax.set_yticks([i[0] for i in ids], [f'{i[1]} ({i[2]:.1f}%)' for i in ids], fontsize=7)
+    ax.set_ylabel('sub-network (top-1)')
+    ax = axes[2]
+    domains = sorted({d for _, f in tl.frequencies for d in f})
+    for d in domains:
+        ax.step([t - t0 for t, f in tl.frequencies if d in f],
+                [f[d] / 1000 for _, f in tl.frequencies if d in f], where='post', label=d)
+    ax.set_ylabel('frequency (MHz)')
+    if domains:
+        ax.legend(loc='upper right', fontsize=8, ncol=len(domains))
+    ax = axes[3]
+    ax.plot([p[0] - t0 for p in tl.power], [p[1] for p in tl.power])
+    kind = 'measured' if tl.power_measured else 'estimated'
+    ax.set_ylabel(f'power (W, {kind})')
+    ax.set_xlabel('time (s)')
+    for axis in axes:
+        for i, p in enumerate(phases):
+            if i % 2:
+                axis.axvspan(p.start - t0, p.end - t0, color='grey', alpha=0.08)
+    for p in phases:
+        axes[0].annotate(p.name, (p.start - t0, 1.0), xycoords=('data', 'axes fraction'),
+                         fontsize=8, va='top')
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
