@@ -1,0 +1,260 @@
+"""
+The Dynamic-OFA engine: one supernet, switchable sub-networks, applied between frames.
+
+A switch request only records the wanted sub-network (microseconds, any thread); the worker
+thread applies it at the start of its next infer() call, so an inference never sees a change
+mid-way. Each sub-network runs from a cached extracted static copy when one is ready (built in
+the background after a switch, LRU within a memory budget), otherwise on the supernet's slower
+dynamic path with that sub-network's BN statistics swapped into the shared buffers.
+"""
+
+import copy
+from dataclasses import dataclass
+import logging
+import threading
+import time
+
+import numpy as np
+
+from dynofa_ros.core import mapping as task_mapping
+from dynofa_ros.core.bn_stats import BnStatsFile, collect, load_into_static, SupernetBnSwap
+from dynofa_ros.core.images import preprocess
+from dynofa_ros.core.supernet import (apply_arch, build_supernet, EngineError, extract,
+                                      load_checkpoint, module_bytes, shadow_copy)
+
+__all__ = ['DynamicOfaEngine', 'EngineError', 'InferResult', 'MappingError']
+
+
+class MappingError(EngineError, ValueError):
+    """A device, thread count or CPU affinity the engine cannot use."""
+
+
+@dataclass
+class InferResult:
+    """The outcome of one frame."""
+
+    probs: np.ndarray       # (1000,) float32 softmax probabilities
+    subnet: object          # the catalog Subnet that produced them
+    switched: bool          # a pending switch was applied at the start of this frame
+    inference_ms: float     # forward pass only
+    preprocess_ms: float    # resize + normalise
+    path: str               # 'cached' (extracted static sub-network) or 'dynamic' (supernet)
+
+
+class DynamicOfaEngine:
+    """Run the catalog's sub-networks of one OFA supernet, switchable at frame boundaries."""
+
+    def __init__(self, catalog, checkpoint='', initial_subnet='', device='cpu', num_threads=0,
+                 cpu_affinity=(), cache_budget_mb=512.0, bn_stats='', logger=None):
+        self._log = logger or logging.getLogger('dynofa_ros.engine')
+        self.catalog = catalog
+        try:
+            self._mapping = task_mapping.validate(device, num_threads, cpu_affinity)
+        except ValueError as exc:
+            raise MappingError(str(exc))
+        if initial_subnet:
+            try:
+                initial = catalog.get(initial_subnet)
+            except KeyError as exc:
+                raise EngineError(exc.args[0])
+        else:
+            initial = max(catalog.subnets, key=lambda s: s.top1)
+        if cache_budget_mb < 0:
+            raise EngineError(f'cache_budget_mb {cache_budget_mb} must be >= 0')
+
+        self._master = build_supernet(catalog.supernet)
+        self.checkpoint = checkpoint
+        self.random_weights = not checkpoint
+        if checkpoint:
+            load_checkpoint(self._master, checkpoint, catalog.supernet)
+            self._log.info(f'loaded {catalog.supernet} weights from {checkpoint}')
+        else:
+            self._log.warning(
+                f'NO CHECKPOINT: {catalog.supernet} runs with RANDOM WEIGHTS, its '
+                'classifications are meaningless. Give an OFA checkpoint file to fix this.')
+        self._pristine_bn = collect(self._master)
+        self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
+        self._shadow = shadow_copy(self._master)    # background extraction only
+        self._shadow_lock = threading.Lock()
+
+        self._lock = threading.Lock()
+        self._pending_subnet = None
+        self._pending_mapping = self._mapping       # applied on the worker at the first frame
+        self._active = initial
+        self._dyn, self._dyn_device, self._swap, self._dyn_state = None, None, None, None
+        self._set_dynamic_device(self._mapping.device)
+        self._applied_affinity = ()
+        self._cache = SubnetCacheAdapter(self, cache_budget_mb)
+        self._cache.request(initial.id, self._mapping.device)
+
+    # --- properties -------------------------------------------------------------------
+    @property
+    def active(self):
+        """Return the sub-network the last (or, before any frame, the first) frame runs."""
+        return self._active
+
+    @property
+    def device(self):
+        return self._mapping.device
+
+    @property
+    def num_threads(self):
+        """Return the intra-op thread count the worker uses (torch's default if not set)."""
+        if self._mapping.num_threads > 0:
+            return self._mapping.num_threads
+        import torch
+        return torch.get_num_threads()
+
+    @property
+    def cpu_affinity(self):
+        return self._mapping.cpu_affinity
+
+    @property
+    def has_bn_stats(self):
+        """Return the ids of sub-networks that run with their own calibrated BN statistics."""
+        return sorted(self._stats)
+
+    def cache_info(self):
+        """Return the cache state: keys (LRU first), used and budget MB, evictions."""
+        return self._cache.info()
+
+    def wait_cache_idle(self, timeout=None):
+        """Block until the background builder has nothing to do; False on timeout."""
+        return self._cache.wait_idle(timeout)
+
+    # --- control (any thread) ----------------------------------------------------------
+    def request_switch(self, subnet_id):
+        """Ask for a sub-network from the next frame on; KeyError if the catalog lacks it."""
+        subnet = self.catalog.get(subnet_id)
+        with self._lock:
+            self._pending_subnet = subnet
+            device = (self._pending_mapping or self._mapping).device
+        self._cache.request(subnet.id, device)
+        return subnet
+
+    def set_mapping(self, device=None, num_threads=None, cpu_affinity=None):
+        """Change device / threads / affinity from the next frame on; MappingError if invalid."""
+        with self._lock:
+            base = self._pending_mapping or self._mapping
+        try:
+            new = task_mapping.validate(
+                base.device if device is None else device,
+                base.num_threads if num_threads is None else num_threads,
+                base.cpu_affinity if cpu_affinity is None else cpu_affinity)
+        except ValueError as exc:
+            raise MappingError(str(exc))
+        with self._lock:
+            self._pending_mapping = new
+
+    # --- the worker thread -----------------------------------------------------------
+    def infer(self, rgb):
+        """Classify one HxWx3 uint8 RGB image with the active sub-network."""
+        import torch
+        with self._lock:
+            subnet, self._pending_subnet = self._pending_subnet, None
+            mapping, self._pending_mapping = self._pending_mapping, None
+        if mapping is not None:
+            self._apply_mapping(mapping)
+        switched = subnet is not None and subnet.id != self._active.id
+        if switched:
+            self._active = subnet
+        active, device = self._active, self._mapping.device
+
+        start = time.perf_counter()
+        batch = torch.from_numpy(preprocess(rgb, active.arch.r)).to(device)
+        prepared = time.perf_counter()
+        net = self._cache.get(active.id, device)
+        path = 'cached'
+        if net is None:
+            net, path = self._dynamic_net(active), 'dynamic'
+        with torch.inference_mode():
+            probs = torch.softmax(net(batch).float(), dim=1)[0].cpu().numpy()
+        done = time.perf_counter()
+        return InferResult(probs=probs, subnet=active, switched=switched,
+                           inference_ms=(done - prepared) * 1e3,
+                           preprocess_ms=(prepared - start) * 1e3, path=path)
+
+    def close(self):
+        """Stop background cache building."""
+        self._cache.close()
+
+    # --- internals -------------------------------------------------------------------
+    def _dynamic_net(self, subnet):
+        """Return the supernet set to `subnet`, with its BN statistics (only when it changed)."""
+        if self._dyn_state != subnet.id:
+            apply_arch(self._dyn, subnet.arch)
+            self._swap.apply(subnet.id)
+            self._dyn_state = subnet.id
+        return self._dyn
+
+    def _set_dynamic_device(self, device):
+        if device == 'cpu':
+            net = self._master
+        else:
+            net = copy.deepcopy(self._master).to(device)
+        self._swap = SupernetBnSwap(net, self._pristine_bn)
+        for subnet_id, stats in self._stats.items():
+            self._swap.prepare(subnet_id, self.catalog.get(subnet_id).arch, stats)
+        self._dyn, self._dyn_device, self._dyn_state = net, device, None
+
+    def _apply_mapping(self, new):
+        if new.device != self._dyn_device:
+            self._set_dynamic_device(new.device)
+            self._cache.request(self._active.id, new.device)
+        task_mapping.apply_threads(new.num_threads)
+        if new.cpu_affinity != self._applied_affinity:
+            task_mapping.apply_affinity(new.cpu_affinity)
+            self._applied_affinity = new.cpu_affinity
+        self._mapping = new
+
+    def _build_static(self, subnet_id, device):
+        subnet = self.catalog.get(subnet_id)
+        with self._shadow_lock:
+            net = extract(self._shadow, subnet.arch)
+        if subnet_id in self._stats:
+            load_into_static(net, self._stats[subnet_id], f'BN statistics of {subnet_id}')
+        return net.to(device)
+
+    def _load_bn_stats(self, path):
+        if not path:
+            self._log.info('no BN statistics file: every sub-network uses the checkpoint\'s')
+            return {}
+        stats_file = BnStatsFile.load(path)
+        stats, warnings = stats_file.for_catalog(self.catalog, path)
+        for warning in warnings:
+            self._log.warning(warning)
+        self._log.info(f'BN statistics for {len(stats)} sub-networks from {path}')
+        return stats
+
+
+class SubnetCacheAdapter:
+    """The engine's view of the cache: keys are (sub-network id, device)."""
+
+    def __init__(self, engine, budget_mb):
+        from dynofa_ros.core.subnet_cache import SubnetCache
+        self._engine = engine
+        self._cache = SubnetCache(
+            int(budget_mb * 2**20), build=lambda key: engine._build_static(*key),
+            size_of=module_bytes, on_error=self._report)
+
+    def _report(self, key, exc):
+        self._engine._log.error(f'building a static copy of {key[0]} on {key[1]} failed '
+                                f'(staying on the dynamic path): {exc}')
+
+    def request(self, subnet_id, device):
+        self._cache.request((subnet_id, device))
+
+    def get(self, subnet_id, device):
+        return self._cache.get((subnet_id, device))
+
+    def info(self):
+        return {'keys': [k[0] for k in self._cache.keys()],
+                'used_mb': self._cache.used_bytes() / 2**20,
+                'budget_mb': self._cache.budget_bytes / 2**20,
+                'evictions': self._cache.evictions}
+
+    def wait_idle(self, timeout=None):
+        return self._cache.wait_idle(timeout)
+
+    def close(self):
+        self._cache.close()
