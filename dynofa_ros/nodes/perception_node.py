@@ -55,12 +55,11 @@ class PerceptionNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('perception', **kwargs)
-        self.engine = None
+        self.engine, self._worker, self._queue = None, None, LatestFrame()
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        for spec in params.PARAMS:
-            self.declare_parameter(spec.name, spec.default if spec.default is not None
-                                   else _TYPES[spec.kind], _descriptor(spec))
-        p = {name: self.get_parameter(name).value for name in params.SPECS}
+        p = {spec.name: self.declare_parameter(
+            spec.name, _TYPES[spec.kind] if spec.default is None else spec.default,
+            _descriptor(spec)).value for spec in params.PARAMS}
         self._app_id, self._top_k = p['app_id'], p['top_k']
         self._random_weights = not p['checkpoint']
         catalog = catalogs.load(paths.resolve(p['catalog'], 'catalog'))
@@ -72,7 +71,7 @@ class PerceptionNode(Node):
             logger=self.get_logger())
         self._requested = self.engine.active.id
         self._commands, self._last_command, self._reported_rejects = 0, 'none', 0
-        self._decoder, self._queue, self._stats = ImageDecoder(), LatestFrame(), PerceptionStats()
+        self._decoder, self._stats = ImageDecoder(), PerceptionStats()
 
         self._classification_pub = self.create_publisher(
             Classification, 'classification', TELEMETRY_QOS)
@@ -238,8 +237,10 @@ class PerceptionNode(Node):
 
     def destroy_node(self):
         self._queue.close()
-        self._worker.join(10.0)
-        self.engine.close()
+        if self._worker is not None:
+            self._worker.join(10.0)
+        if self.engine is not None:
+            self.engine.close()
         return super().destroy_node()
 
 
