@@ -7,7 +7,8 @@ SubnetCommand / MappingCommand for this node's app_id are handed to the engine, 
 them at the next frame boundary.
 """
 
-from dataclasses import dataclass
+from collections import namedtuple
+from functools import partial
 import threading
 import time
 
@@ -39,15 +40,8 @@ _TYPES = {'string': Parameter.Type.STRING, 'bool': Parameter.Type.BOOL,
           'integer': Parameter.Type.INTEGER, 'double': Parameter.Type.DOUBLE,
           'integer_array': Parameter.Type.INTEGER_ARRAY}
 _WARN_EVERY_S = 5.0
-
-
-@dataclass
-class Frame:
-    """A decoded frame waiting for the worker."""
-
-    rgb: object
-    header: object
-    received: float  # time.monotonic() when the message arrived
+# A decoded frame waiting for the worker; received is time.monotonic() at its arrival.
+Frame = namedtuple('Frame', 'rgb header received')
 
 
 class PerceptionNode(Node):
@@ -81,12 +75,11 @@ class PerceptionNode(Node):
         camera_qos = QoSProfile(depth=p['qos_depth'], reliability=(
             ReliabilityPolicy.RELIABLE if p['qos_reliability'] == 'reliable'
             else ReliabilityPolicy.BEST_EFFORT))
-        if p['compressed']:
-            topic = params.compressed_topic(p['image_topic'])
-            self.create_subscription(CompressedImage, topic, self._on_compressed, camera_qos)
-        else:
-            topic = p['image_topic']
-            self.create_subscription(Image, topic, self._on_image, camera_qos)
+        compressed = p['compressed']
+        topic = params.compressed_topic(p['image_topic']) if compressed else p['image_topic']
+        decode = self._decoder.decode_compressed if compressed else self._decoder.decode
+        self.create_subscription(CompressedImage if compressed else Image, topic,
+                                 partial(self._enqueue, decode=decode), camera_qos)
         self.create_subscription(SubnetCommand, 'subnet_command', self._on_subnet_command,
                                  COMMAND_QOS)
         self.create_subscription(MappingCommand, 'mapping_command', self._on_mapping_command,
@@ -99,12 +92,6 @@ class PerceptionNode(Node):
             f'{self.engine.active.id} on {self.engine.device}')
 
     # --- camera ---------------------------------------------------------------------------
-    def _on_image(self, msg):
-        self._enqueue(msg, self._decoder.decode)
-
-    def _on_compressed(self, msg):
-        self._enqueue(msg, self._decoder.decode_compressed)
-
     def _enqueue(self, msg, decode):
         received = time.monotonic()
         try:
@@ -116,6 +103,7 @@ class PerceptionNode(Node):
             self._reject('undecodable', f'{type(exc).__name__}: {exc}')
             return
         self._queue.put(Frame(rgb, msg.header, received))
+        time.sleep(0)  # hand the GIL to the woken worker now, not after the executor's next wait
 
     def _reject(self, kind, reason):
         self._stats.reject(kind)
@@ -162,10 +150,10 @@ class PerceptionNode(Node):
         try:
             subnet = self.engine.request_switch(msg.subnet_id)
         except KeyError as exc:
-            self._refuse('subnet', f'{msg.subnet_id!r}: {exc.args[0] if exc.args else exc}')
+            self._handled(f'subnet refused: {msg.subnet_id!r}: {exc.args[0]}', ok=False)
         else:
             self._requested = subnet.id
-            self._accept('subnet', f'{subnet.id} ({msg.reason or "no reason given"})')
+            self._handled(f'subnet accepted: {subnet.id} ({msg.reason or "no reason given"})')
 
     def _on_mapping_command(self, msg):
         if msg.app_id != self._app_id:
@@ -175,22 +163,16 @@ class PerceptionNode(Node):
         try:
             self.engine.set_mapping(**mapping)
         except (ValueError, EngineError) as exc:
-            self._refuse('mapping', f'{mapping}: {exc}')
+            self._handled(f'mapping refused: {mapping}: {exc}', ok=False)
         else:
-            self._accept('mapping', f'{mapping} ({msg.reason or "no reason given"})')
+            self._handled(f'mapping accepted: {mapping} ({msg.reason or "no reason given"})')
 
-    def _accept(self, what, text):
-        self._last_command = f'{what} accepted: {text}'
-        self.get_logger().info(self._last_command)
-        self._command_done()
-
-    def _refuse(self, what, text):
-        self._last_command = f'{what} refused: {text}'
-        self.get_logger().warning(self._last_command)
-        self._command_done()
-
-    def _command_done(self):
-        self._commands += 1
+    def _handled(self, text, ok=True):
+        if ok:  # two call sites: rclpy refuses one site logging at two severities
+            self.get_logger().info(text)
+        else:
+            self.get_logger().warning(text)
+        self._last_command, self._commands = text, self._commands + 1
         self._publish_diagnostics()  # at once, so an observer sees the command was handled
 
     # --- parameters and diagnostics -------------------------------------------------------
