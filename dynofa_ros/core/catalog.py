@@ -43,7 +43,7 @@ class Arch:
 class Subnet:
     """One catalog entry."""
 
-    id: str
+    id: str  # noqa: A003 - the catalog's field name
     index: int
     arch: Arch
     top1: float

@@ -14,13 +14,12 @@ import logging
 import threading
 import time
 
-import numpy as np
-
 from dynofa_ros.core import mapping as task_mapping
 from dynofa_ros.core.bn_stats import BnStatsFile, collect, load_into_static, SupernetBnSwap
 from dynofa_ros.core.images import preprocess
 from dynofa_ros.core.supernet import (apply_arch, build_supernet, EngineError, extract,
                                       load_checkpoint, module_bytes, shadow_copy)
+import numpy as np
 
 __all__ = ['DynamicOfaEngine', 'EngineError', 'InferResult', 'MappingError']
 
@@ -62,6 +61,7 @@ class DynamicOfaEngine:
         if cache_budget_mb < 0:
             raise EngineError(f'cache_budget_mb {cache_budget_mb} must be >= 0')
 
+        self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
         self._master = build_supernet(catalog.supernet)
         self.checkpoint = checkpoint
         self.random_weights = not checkpoint
@@ -73,7 +73,6 @@ class DynamicOfaEngine:
                 f'NO CHECKPOINT: {catalog.supernet} runs with RANDOM WEIGHTS, its '
                 'classifications are meaningless. Give an OFA checkpoint file to fix this.')
         self._pristine_bn = collect(self._master)
-        self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
         self._shadow = shadow_copy(self._master)    # background extraction only
         self._shadow_lock = threading.Lock()
 
@@ -217,7 +216,7 @@ class DynamicOfaEngine:
 
     def _load_bn_stats(self, path):
         if not path:
-            self._log.info('no BN statistics file: every sub-network uses the checkpoint\'s')
+            self._log.info("no BN statistics file: every sub-network uses the checkpoint's")
             return {}
         stats_file = BnStatsFile.load(path)
         stats, warnings = stats_file.for_catalog(self.catalog, path)

@@ -24,8 +24,10 @@ def resolve(path, kind='file'):
     if not path:
         raise FileNotFoundError(f'no {kind} path given')
     path = os.path.expanduser(path)
-    tried = [path] if os.path.isabs(path) else [os.path.abspath(path),
-                                                 os.path.join(package_share(), path)]
+    if os.path.isabs(path):
+        tried = [path]
+    else:
+        tried = [os.path.abspath(path), os.path.join(package_share(), path)]
     for candidate in tried:
         if os.path.exists(candidate):
             return candidate

@@ -1,0 +1,76 @@
+"""The profile tool on a tiny setup: latency and MACs written into the catalog; bad input."""
+
+import subprocess
+
+from dynofa_ros.core import catalog as catalog_mod
+from dynofa_ros.core.catalog import profile_key
+from dynofa_ros.tools import profile
+import engine_testlib as lib
+import pytest
+from rostest_utils import executable
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp('profile') / 'w12.pth'
+    lib.save_fresh_checkpoint(path, calibrate=False)
+    return str(path)
+
+
+def test_profile_writes_latency_and_macs_for_selected_subnets(tmp_path, checkpoint):
+    path = lib.write_catalog(tmp_path, ids=('small', 'mid'))
+    out = str(tmp_path / 'profiled.yaml')
+    rc = profile.main(['--catalog', path, '--checkpoint', checkpoint, '--subnets', 'small',
+                       '--threads', '1', '--warmup', '0', '--runs', '1', '--output', out])
+    assert rc == 0
+    profiled = catalog_mod.load(out)
+    small, mid = profiled.get('small'), profiled.get('mid')
+    latency = small.latency(profile_key('cpu'), 1)
+    assert latency is not None and latency > 0
+    assert 50 < small.macs_m < 500          # n7_0's architecture at 128 px
+    assert mid.latency_ms == {} and mid.macs_m != mid.macs_m    # untouched (NaN)
+    assert catalog_mod.load(path).get('small').latency_ms == {}    # --output left it alone
+
+
+def test_profile_updates_the_catalog_in_place_and_keeps_other_keys(tmp_path):
+    path = lib.write_catalog(tmp_path, ids=('small',))
+    data = catalog_mod.load(path)
+    data.subnets[0].latency_ms['gpu/board/published'] = {0: 12.5}
+    data.save()
+    assert profile.main(['--catalog', path, '--threads', '1,2', '--warmup', '0', '--runs', '1',
+                         '--no-macs']) == 0
+    small = catalog_mod.load(path).get('small')
+    assert set(small.latency_ms[profile_key('cpu')]) == {1, 2}
+    assert small.latency_ms['gpu/board/published'] == {0: 12.5}
+    assert small.macs_m != small.macs_m
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--catalog', '/nonexistent/catalog.yaml'], 'catalog not found'),
+    (['--threads', 'two'], 'not a comma-separated list'),
+    (['--threads', '0'], 'integers >= 1'),
+    (['--runs', '0'], '--runs >= 1'),
+    (['--subnets', 'nope'], "unknown sub-network 'nope'"),
+    (['--checkpoint', '/nonexistent/w12.pth'], 'checkpoint not found'),
+    (['--device', 'cuda'], 'CUDA is not available'),
+])
+def test_profile_rejects_bad_input_with_exit_code_2(tmp_path, capsys, args, message):
+    path = lib.write_catalog(tmp_path, ids=('small',))
+    before = open(path).read()
+    argv = ['--catalog', path, '--warmup', '0', '--runs', '1'] + args
+    assert profile.main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert open(path).read() == before
+
+
+def test_profile_rejects_wrong_checkpoint(tmp_path, capsys):
+    path = lib.write_catalog(tmp_path, ids=('small',))
+    (tmp_path / 'bad.pth').write_bytes(b'garbage')
+    assert profile.main(['--catalog', path, '--checkpoint', str(tmp_path / 'bad.pth')]) == 2
+    assert 'bad.pth is not a readable torch file' in capsys.readouterr().err
+
+
+def test_installed_profile_executable_exits_2_on_bad_input():
+    proc = subprocess.run([executable('profile'), '--threads', 'x'], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and '--threads' in proc.stderr
