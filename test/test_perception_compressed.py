@@ -1,9 +1,12 @@
 """
 Integration test of perception_node on a CompressedImage stream, in a namespace, without weights.
 
-The node runs with the default sensor-data QoS (best effort), so frames are re-sent until their
-result arrives; what is asserted does not depend on a frame getting through the first time.
+The node starts from the shipped config/perception.yaml (namespaced, overridden where needed) with
+the default sensor-data QoS (best effort), so frames are re-sent until their result arrives; what
+is asserted does not depend on a frame getting through the first time.
 """
+
+import os
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.msg import Classification, PerceptionStats
@@ -11,14 +14,22 @@ from perception_helpers import camera_frames, compressed_msg, SMALL_ID, write_sm
 import pytest
 from rostest_utils import RosProbe
 from sensor_msgs.msg import CompressedImage
+import yaml
 
 pytestmark = pytest.mark.integration
 NS = '/second'
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_compressed_stream_with_random_weights(node_processes, tmp_path):
     catalog = write_small_catalog(tmp_path)
+    # The shipped parameter file, its node key made to match the namespaced node.
+    with open(os.path.join(REPO, 'config', 'perception.yaml')) as f:
+        shipped = yaml.safe_load(f)
+    params_file = tmp_path / 'perception.yaml'
+    params_file.write_text(yaml.safe_dump({f'{NS}/perception': shipped['perception']}))
     node = node_processes('perception_node', ros_args=[
+        '--params-file', str(params_file),
         '-r', f'__ns:={NS}', '-p', f'catalog:={catalog}', '-p', 'compressed:=true',
         '-p', 'app_id:=cam2', '-p', 'num_threads:=1', '-p', 'top_k:=2'])
     probe = RosProbe('perception_compressed_probe')
@@ -45,6 +56,9 @@ def test_compressed_stream_with_random_weights(node_processes, tmp_path):
                     continue
             pytest.fail(f'no matching result after {tries} frames:\n{node.output()[-3000:]}')
 
+        file_values = shipped['perception']['ros__parameters']
+        assert probe.get_parameters(f'{NS}/perception', ['qos_depth', 'cache_budget_mb']) == [
+            file_values['qos_depth'], file_values['cache_budget_mb']]
         first = send_until(lambda: compressed_msg(frames[0], '.jpg'), lambda m: True)
         assert first.app_id == 'cam2' and first.subnet_id != SMALL_ID  # the most accurate
         result = probe.wait_for(results, lambda m: m.header.frame_id == first.header.frame_id)
