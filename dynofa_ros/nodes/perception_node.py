@@ -8,14 +8,13 @@ them at the next frame boundary.
 """
 
 from collections import namedtuple
+from dataclasses import asdict
 from functools import partial
 import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from dynofa_ros.core import catalog as catalogs
-from dynofa_ros.core import paths
-from dynofa_ros.core import perception_params as params
+from dynofa_ros.core import catalog as catalogs, paths, perception_params as params
 from dynofa_ros.core.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.labels import top_k
@@ -112,10 +111,7 @@ class PerceptionNode(Node):
 
     # --- inference worker -----------------------------------------------------------------
     def _work(self):
-        while True:
-            frame = self._queue.take()
-            if frame is None:
-                return
+        while (frame := self._queue.take()) is not None:  # None: the node is shutting down
             try:
                 self._process(frame, time.monotonic())
             except Exception as exc:  # noqa: B902 - keep serving later frames
@@ -196,17 +192,14 @@ class PerceptionNode(Node):
 
     def _publish_diagnostics(self):
         counts = self._stats.snapshot(time.monotonic(), self._queue.dropped)
-        active = self.engine.active
-        level, message = health(counts, active.id, self._random_weights,
+        active = self.engine.active.id
+        level, message = health(counts, active, self._random_weights,
                                 counts.frames_rejected - self._reported_rejects)
         self._reported_rejects = counts.frames_rejected
         values = {
-            'app_id': self._app_id, 'active_subnet': active.id, 'requested_subnet':
-            self._requested, 'frame_rate_hz': f'{counts.frame_rate_hz:.2f}',
-            'frames_processed': counts.frames_processed, 'frames_dropped': counts.frames_dropped,
-            'frames_rejected': counts.frames_rejected, 'device': self.engine.device,
-            'num_threads': self.engine.num_threads, 'commands_handled': self._commands,
-            'last_command': self._last_command,
+            'app_id': self._app_id, 'active_subnet': active, 'requested_subnet': self._requested,
+            **asdict(counts), 'device': self.engine.device, 'num_threads': self.engine.num_threads,
+            'commands_handled': self._commands, 'last_command': self._last_command,
             'weights': 'RANDOM' if self._random_weights else 'checkpoint',
             **{f'rejected_{kind}': n for kind, n in self._stats.rejected_by_kind().items()}}
         array = DiagnosticArray()
@@ -230,11 +223,10 @@ def _descriptor(spec):
     descriptor = ParameterDescriptor(
         description=spec.description, read_only=not spec.live, type=_TYPES[spec.kind].value,
         additional_constraints=f'one of {", ".join(spec.choices)}' if spec.choices else '')
-    if spec.bounds and spec.kind == 'double':
-        descriptor.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.bounds[0]), to_value=float(spec.bounds[1]))]
-    elif spec.bounds and spec.kind == 'integer':
-        low, high = spec.bounds
+    low, high = spec.bounds or (None, None)
+    if spec.kind == 'double' and spec.bounds:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
+    elif spec.kind == 'integer' and spec.bounds:
         descriptor.integer_range = [IntegerRange(from_value=low, to_value=high)]
     return descriptor
 
