@@ -1,0 +1,110 @@
+"""
+Turn camera messages into the RGB uint8 HxWx3 arrays the engine takes, or refuse them (why).
+
+Raw images (sensor_msgs/Image fields: height, width, encoding, step, data) are checked against
+their header before any pixel is read, then converted with CvBridge. Compressed images
+(sensor_msgs/CompressedImage: format, data) are decoded by CvBridge (OpenCV) whatever their
+format field says. Messages are duck-typed, so this module needs no ROS client library.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+# encoding -> bytes per pixel; every one of these is converted to rgb8.
+ACCEPTED_ENCODINGS = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
+
+# Why a frame can be refused (PerceptionStats counts them all as frames_rejected).
+REJECT_KINDS = ('encoding', 'empty', 'step', 'truncated', 'size', 'undecodable')
+
+
+class ImageRejected(ValueError):
+    """A frame that cannot be used; kind is one of REJECT_KINDS, the message says why."""
+
+    def __init__(self, kind, reason):
+        super().__init__(reason)
+        self.kind = kind
+
+
+class ImageDecoder:
+    """Convert sensor_msgs Image / CompressedImage messages to RGB uint8 arrays with CvBridge."""
+
+    def __init__(self):
+        import cv2
+        from cv_bridge import CvBridge
+        self._cv2 = cv2
+        self._bridge = CvBridge()
+
+    def decode(self, msg):
+        """Return a raw Image message as HxWx3 uint8 RGB; raise ImageRejected if unusable."""
+        data = _buffer(msg.data)
+        view = raw_layout(msg.encoding, msg.height, msg.width, msg.step, len(data))
+        channels = ACCEPTED_ENCODINGS[msg.encoding]
+        row = msg.width * channels
+        if msg.step != row:
+            # Row padding: CvBridge reads rows back to back, so hand it the packed pixels.
+            rows = np.frombuffer(data, np.uint8, count=msg.step * msg.height)
+            data = np.ascontiguousarray(rows.reshape(msg.height, msg.step)[:, :row])
+        # The bridge's byte swap is broken on numpy 2 and means nothing for 8-bit channels.
+        packed = SimpleNamespace(height=view[0], width=view[1], encoding=msg.encoding,
+                                 is_bigendian=0, data=data)
+        rgb = self._bridge.imgmsg_to_cv2(packed, desired_encoding='rgb8')
+        return rgb.reshape(msg.height, msg.width, 3)
+
+    def decode_compressed(self, msg):
+        """Return a CompressedImage message as HxWx3 uint8 RGB; raise ImageRejected if unusable."""
+        data = _buffer(msg.data)
+        if not len(data):
+            raise ImageRejected('empty', 'compressed image has no data')
+        try:
+            image = self._bridge.compressed_imgmsg_to_cv2(
+                SimpleNamespace(format=msg.format, data=data), desired_encoding='passthrough')
+        except self._cv2.error as exc:
+            image, why = None, str(exc).strip().splitlines()[-1]
+        else:
+            why = 'OpenCV cannot decode it'
+        if image is None or image.size == 0:
+            raise ImageRejected(
+                'undecodable', f'compressed image ({msg.format or "no format"}, {len(data)} '
+                f'bytes) is not decodable: {why}')
+        if image.dtype != np.uint8:
+            raise ImageRejected('encoding', f'compressed image is {image.dtype}, not 8 bit')
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        code = {1: self._cv2.COLOR_GRAY2RGB, 3: self._cv2.COLOR_BGR2RGB,
+                4: self._cv2.COLOR_BGRA2RGB}.get(channels)
+        if code is None:
+            raise ImageRejected('encoding', f'compressed image has {channels} channels')
+        return self._cv2.cvtColor(image, code)
+
+
+def raw_layout(encoding, height, width, step, data_len):
+    """
+    Check a raw image header against its data length; return (height, width) or raise.
+
+    The ROS convention: `step` bytes per row (at least width * bytes per pixel, more with row
+    padding) and exactly step * height bytes of data.
+    """
+    if encoding not in ACCEPTED_ENCODINGS:
+        raise ImageRejected('encoding', f'encoding {encoding!r} is not one of '
+                            f'{", ".join(ACCEPTED_ENCODINGS)}')
+    if height <= 0 or width <= 0 or data_len == 0:
+        raise ImageRejected('empty', f'empty image ({width}x{height}, {data_len} bytes)')
+    row = width * ACCEPTED_ENCODINGS[encoding]
+    if step < row:
+        raise ImageRejected('step', f'step {step} is smaller than width {width} x '
+                            f'{ACCEPTED_ENCODINGS[encoding]} bytes ({encoding}) = {row}')
+    expected = step * height
+    if data_len < expected:
+        raise ImageRejected('truncated', f'data has {data_len} bytes, step {step} x height '
+                            f'{height} needs {expected}')
+    if data_len > expected:
+        raise ImageRejected('size', f'data has {data_len} bytes, more than step {step} x '
+                            f'height {height} = {expected}: size fields do not match the data')
+    return height, width
+
+
+def _buffer(data):
+    """Return message data as an object with the buffer protocol (bytes, array or memoryview)."""
+    if isinstance(data, (bytes, bytearray, memoryview, np.ndarray)) or hasattr(data, 'typecode'):
+        return data
+    return bytes(data)  # a list of ints, as some message constructors allow

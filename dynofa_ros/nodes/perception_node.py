@@ -1,0 +1,250 @@
+"""
+Perception node: classify camera frames with a Dynamic-OFA sub-network that can switch per frame.
+
+The subscription decodes each frame and puts it in a drop-oldest queue of depth 1; one worker
+thread runs the engine on the newest frame and publishes Classification and PerceptionStats.
+SubnetCommand / MappingCommand for this node's app_id are handed to the engine, which applies
+them at the next frame boundary.
+"""
+
+from collections import namedtuple
+from dataclasses import asdict
+from functools import partial
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from dynofa_ros.core import catalog as catalogs, paths, perception_params as params
+from dynofa_ros.core.engine import DynamicOfaEngine, EngineError
+from dynofa_ros.core.image_decode import ImageDecoder, ImageRejected
+from dynofa_ros.core.labels import top_k
+from dynofa_ros.core.latest_frame import LatestFrame
+from dynofa_ros.core.perception_stats import health, PerceptionStats
+from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
+from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+import rclpy
+from rclpy.exceptions import NameValidationException, ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+_TYPES = {'string': Parameter.Type.STRING, 'bool': Parameter.Type.BOOL,
+          'integer': Parameter.Type.INTEGER, 'double': Parameter.Type.DOUBLE,
+          'integer_array': Parameter.Type.INTEGER_ARRAY}
+_WARN_EVERY_S = 5.0
+# A decoded frame waiting for the worker; received is time.monotonic() at its arrival.
+Frame = namedtuple('Frame', 'rgb header received')
+
+
+class PerceptionNode(Node):
+    """Camera frames in, top-k ImageNet classes and per-frame statistics out."""
+
+    def __init__(self, **kwargs):
+        super().__init__('perception', **kwargs)
+        self.engine, self._worker, self._queue = None, None, LatestFrame()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        p = {spec.name: self.declare_parameter(
+            spec.name, _TYPES[spec.kind] if spec.default is None else spec.default,
+            _descriptor(spec)).value for spec in params.PARAMS}
+        self._app_id, self._top_k = p['app_id'], p['top_k']
+        self._random_weights = not p['checkpoint']
+        catalog = catalogs.load(paths.resolve(p['catalog'], 'catalog'))
+        checkpoint = paths.resolve(p['checkpoint'], 'checkpoint') if p['checkpoint'] else ''
+        self.engine = DynamicOfaEngine(
+            catalog, checkpoint=checkpoint, initial_subnet=p['initial_subnet'],
+            device=p['device'], num_threads=p['num_threads'],
+            cpu_affinity=tuple(p['cpu_affinity'] or ()), cache_budget_mb=p['cache_budget_mb'],
+            logger=self.get_logger())
+        self._requested = self.engine.active.id
+        self._commands, self._last_command, self._reported_rejects = 0, 'none', 0
+        self._decoder, self._stats = ImageDecoder(), PerceptionStats()
+
+        self._classification_pub = self.create_publisher(
+            Classification, 'classification', TELEMETRY_QOS)
+        self._stats_pub = self.create_publisher(
+            PerceptionStatsMsg, 'perception_stats', TELEMETRY_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', TELEMETRY_QOS)
+        camera_qos = QoSProfile(depth=p['qos_depth'], reliability=(
+            ReliabilityPolicy.RELIABLE if p['qos_reliability'] == 'reliable'
+            else ReliabilityPolicy.BEST_EFFORT))
+        compressed = p['compressed']
+        topic = params.compressed_topic(p['image_topic']) if compressed else p['image_topic']
+        decode = self._decoder.decode_compressed if compressed else self._decoder.decode
+        self.create_subscription(CompressedImage if compressed else Image, topic,
+                                 partial(self._enqueue, decode=decode), camera_qos)
+        self.create_subscription(SubnetCommand, 'subnet_command', self._on_subnet_command,
+                                 COMMAND_QOS)
+        self.create_subscription(MappingCommand, 'mapping_command', self._on_mapping_command,
+                                 COMMAND_QOS)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f'app {self._app_id!r}: classifying {self.resolve_topic_name(topic)} with '
+            f'{self.engine.active.id} on {self.engine.device}')
+
+    # --- camera ---------------------------------------------------------------------------
+    def _enqueue(self, msg, decode):
+        received = time.monotonic()
+        try:
+            rgb = decode(msg)
+        except ImageRejected as exc:
+            self._reject(exc.kind, str(exc))
+            return
+        except Exception as exc:  # noqa: B902 - a malformed frame must never stop the node
+            self._reject('undecodable', f'{type(exc).__name__}: {exc}')
+            return
+        self._queue.put(Frame(rgb, msg.header, received))
+        time.sleep(0)  # hand the GIL to the woken worker now, not after the executor's next wait
+
+    def _reject(self, kind, reason):
+        self._stats.reject(kind)
+        self.get_logger().warning(f'frame refused ({kind}): {reason}',
+                                  throttle_duration_sec=_WARN_EVERY_S)
+
+    # --- inference worker -----------------------------------------------------------------
+    def _work(self):
+        while (frame := self._queue.take()) is not None:  # None: the node is shutting down
+            try:
+                self._process(frame, time.monotonic())
+            except Exception as exc:  # noqa: B902 - keep serving later frames
+                self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}',
+                                        throttle_duration_sec=_WARN_EVERY_S)
+
+    def _process(self, frame, taken):
+        result = self.engine.infer(frame.rgb)
+        ids, labels, scores = top_k(result.probs, self._top_k)
+        self._classification_pub.publish(Classification(
+            header=frame.header, app_id=self._app_id, subnet_id=result.subnet.id,
+            class_ids=[int(i) for i in ids], labels=list(labels),
+            scores=[float(s) for s in scores]))
+        done = time.monotonic()
+        stamp = frame.header.stamp.sec * 10**9 + frame.header.stamp.nanosec
+        end_to_end_ms = ((self.get_clock().now().nanoseconds - stamp) / 1e6 if stamp
+                         else (done - frame.received) * 1e3)  # unstamped: from arrival
+        counts = self._stats.processed(done, self._queue.dropped)
+        self._stats_pub.publish(PerceptionStatsMsg(
+            header=frame.header, app_id=self._app_id, subnet_id=result.subnet.id,
+            subnet_index=result.subnet.index, expected_accuracy=result.subnet.top1,
+            inference_latency_ms=result.inference_ms, end_to_end_latency_ms=end_to_end_ms,
+            queue_delay_ms=(taken - frame.received) * 1e3,
+            frame_rate_hz=counts.frame_rate_hz, frames_processed=counts.frames_processed,
+            frames_dropped=counts.frames_dropped, frames_rejected=counts.frames_rejected,
+            device=self.engine.device, num_threads=self.engine.num_threads))
+
+    # --- commands ---------------------------------------------------------------------------
+    def _on_subnet_command(self, msg):
+        if msg.app_id != self._app_id:
+            return
+        try:
+            subnet = self.engine.request_switch(msg.subnet_id)
+        except KeyError as exc:
+            self._handled(f'subnet refused: {msg.subnet_id!r}: {exc.args[0]}', ok=False)
+        else:
+            self._requested = subnet.id
+            self._handled(f'subnet accepted: {subnet.id} ({msg.reason or "no reason given"})')
+
+    def _on_mapping_command(self, msg):
+        if msg.app_id != self._app_id:
+            return
+        mapping = {'device': msg.device or None, 'num_threads': msg.num_threads or None,
+                   'cpu_affinity': list(msg.cpu_affinity) or None}
+        try:
+            self.engine.set_mapping(**mapping)
+        except (ValueError, EngineError) as exc:
+            self._handled(f'mapping refused: {mapping}: {exc}', ok=False)
+        else:
+            self._handled(f'mapping accepted: {mapping} ({msg.reason or "no reason given"})')
+
+    def _handled(self, text, ok=True):
+        if ok:  # two call sites: rclpy refuses one site logging at two severities
+            self.get_logger().info(text)
+        else:
+            self.get_logger().warning(text)
+        self._last_command, self._commands = text, self._commands + 1
+        self._publish_diagnostics()  # at once, so an observer sees the command was handled
+
+    # --- parameters and diagnostics -------------------------------------------------------
+    def _on_set_parameters(self, parameters):
+        for parameter in parameters:
+            reason = params.check(parameter.name, parameter.value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        if self.engine is None:  # declaring at start: nothing runs yet
+            return SetParametersResult(successful=True)
+        new = {parameter.name: parameter.value for parameter in parameters}
+        mapping = {'device': new.get('device'), 'num_threads': new.get('num_threads') or None,
+                   'cpu_affinity': new.get('cpu_affinity')}
+        if any(value is not None for value in mapping.values()):
+            try:
+                self.engine.set_mapping(**mapping)
+            except (ValueError, EngineError) as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
+        self._top_k = new.get('top_k', self._top_k)
+        return SetParametersResult(successful=True)
+
+    def _publish_diagnostics(self):
+        counts = self._stats.snapshot(time.monotonic(), self._queue.dropped)
+        active = self.engine.active.id
+        level, message = health(counts, active, self._random_weights,
+                                counts.frames_rejected - self._reported_rejects)
+        self._reported_rejects = counts.frames_rejected
+        values = {
+            'app_id': self._app_id, 'active_subnet': active, 'requested_subnet': self._requested,
+            **asdict(counts), 'device': self.engine.device, 'num_threads': self.engine.num_threads,
+            'commands_handled': self._commands, 'last_command': self._last_command,
+            'weights': 'RANDOM' if self._random_weights else 'checkpoint',
+            **{f'rejected_{kind}': n for kind, n in self._stats.rejected_by_kind().items()}}
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [DiagnosticStatus(
+            level=bytes([level]), name=f'{self.get_fully_qualified_name()}: perception',
+            message=message, hardware_id=self.engine.device,
+            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])]
+        self._diag_pub.publish(array)
+
+    def destroy_node(self):
+        self._queue.close()
+        if self._worker is not None:
+            self._worker.join(10.0)
+        if self.engine is not None:
+            self.engine.close()
+        return super().destroy_node()
+
+
+def _descriptor(spec):
+    descriptor = ParameterDescriptor(
+        description=spec.description, read_only=not spec.live, type=_TYPES[spec.kind].value,
+        additional_constraints=f'one of {", ".join(spec.choices)}' if spec.choices else '')
+    low, high = spec.bounds or (None, None)
+    if spec.kind == 'double' and spec.bounds:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
+    elif spec.kind == 'integer' and spec.bounds:
+        descriptor.integer_range = [IntegerRange(from_value=low, to_value=high)]
+    return descriptor
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    try:
+        node = PerceptionNode()
+    except (catalogs.CatalogError, EngineError, FileNotFoundError, ValueError,
+            ParameterException, NameValidationException) as exc:
+        rclpy.logging.get_logger('perception').fatal(f'cannot start: {exc}')
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
