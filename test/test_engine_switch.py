@@ -44,6 +44,17 @@ def test_unknown_subnet_is_refused_and_nothing_changes(engine, image):
     np.testing.assert_array_equal(after.probs, before.probs)
 
 
+def test_bad_frames_are_refused_and_keep_a_pending_switch(engine, image):
+    run_to(engine, image, 'small')
+    engine.request_switch('mid')
+    for bad in (image[:, :, 0], image.astype(np.float32), np.zeros((0, 4, 3), np.uint8)):
+        with pytest.raises(ValueError, match='HxWx3|uint8'):
+            engine.infer(bad)
+    assert engine.active.id == 'small'
+    result = engine.infer(image)
+    assert result.subnet.id == 'mid' and result.switched
+
+
 def test_switch_is_reported_once_and_changes_the_resolution(engine, image):
     run_to(engine, image, 'small')
     assert engine.request_switch('mid').id == 'mid'

@@ -45,6 +45,15 @@ def test_profile_updates_the_catalog_in_place_and_keeps_other_keys(tmp_path):
     assert small.macs_m != small.macs_m
 
 
+def test_profile_macs_only_measures_no_latency(tmp_path):
+    path = lib.write_catalog(tmp_path, ids=('small', 'mid'))
+    assert profile.main(['--catalog', path, '--macs-only']) == 0
+    catalog = catalog_mod.load(path)
+    assert all(s.macs_m > 0 and s.latency_ms == {} for s in catalog.subnets)
+    assert catalog.get('small').macs_m < catalog.get('mid').macs_m
+    assert open(path).readline().startswith('# Sub-network catalog')
+
+
 @pytest.mark.parametrize('args, message', [
     (['--catalog', '/nonexistent/catalog.yaml'], 'catalog not found'),
     (['--threads', 'two'], 'not a comma-separated list'),
@@ -53,6 +62,7 @@ def test_profile_updates_the_catalog_in_place_and_keeps_other_keys(tmp_path):
     (['--subnets', 'nope'], "unknown sub-network 'nope'"),
     (['--checkpoint', '/nonexistent/w12.pth'], 'checkpoint not found'),
     (['--device', 'cuda'], 'CUDA is not available'),
+    (['--macs-only', '--no-macs'], 'exclude each other'),
 ])
 def test_profile_rejects_bad_input_with_exit_code_2(tmp_path, capsys, args, message):
     path = lib.write_catalog(tmp_path, ids=('small',))

@@ -21,6 +21,8 @@ SUPERNETS = {
     'ofa_proxyless_d234_e346_k357_w1.3': (20, 5, (3, 5, 7), (3, 4, 6), (2, 3, 4)),
 }
 
+HEADER = '# Sub-network catalog; the format is described in README ("Sub-network catalog").\n'
+
 
 class CatalogError(ValueError):
     """A catalog file or entry is missing, malformed or inconsistent with its supernet."""
@@ -88,8 +90,7 @@ class Catalog:
         out = {'supernet': self.supernet}
         if self.description:
             out['description'] = self.description
-        if self.bn_stats:
-            out['bn_stats'] = self.bn_stats
+        out['bn_stats'] = self.bn_stats or None
         out['subnets'] = [{
             'id': s.id,
             'arch': s.arch.as_dict(),
@@ -104,6 +105,7 @@ class Catalog:
         path = path or self.path
         tmp = path + '.tmp'
         with open(tmp, 'w') as f:
+            f.write(HEADER)
             yaml.safe_dump(self.to_dict(), f, sort_keys=False, default_flow_style=None, width=100)
         os.replace(tmp, path)
 

@@ -16,7 +16,7 @@ import time
 
 from dynofa_ros.core import mapping as task_mapping
 from dynofa_ros.core.bn_stats import BnStatsFile, collect, load_into_static, SupernetBnSwap
-from dynofa_ros.core.images import preprocess
+from dynofa_ros.core.images import check_rgb, preprocess
 from dynofa_ros.core.supernet import (apply_arch, build_supernet, EngineError, extract,
                                       load_checkpoint, module_bytes, shadow_copy)
 import numpy as np
@@ -149,6 +149,7 @@ class DynamicOfaEngine:
     def infer(self, rgb):
         """Classify one HxWx3 uint8 RGB image with the active sub-network."""
         import torch
+        check_rgb(rgb)      # before taking pending changes: a bad frame changes nothing
         with self._lock:
             subnet, self._pending_subnet = self._pending_subnet, None
             mapping, self._pending_mapping = self._pending_mapping, None

@@ -18,11 +18,7 @@ def preprocess(rgb, resolution):
     The shorter side is resized to resolution / 0.875 and the centre is cropped, as OFA's
     evaluation transform does.
     """
-    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
-        shape = getattr(rgb, 'shape', None)
-        raise ValueError(f'expected an HxWx3 RGB image, got shape {shape}')
-    if rgb.dtype != np.uint8:
-        raise ValueError(f'expected a uint8 image, got {rgb.dtype}')
+    check_rgb(rgb)
     h, w = rgb.shape[:2]
     short = int(round(resolution / CROP_FRACTION))
     scale = short / min(h, w)
@@ -33,6 +29,15 @@ def preprocess(rgb, resolution):
     crop = resized[top:top + resolution, left:left + resolution]
     out = (crop.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(out.transpose(2, 0, 1)[None])
+
+
+def check_rgb(rgb):
+    """Raise ValueError unless rgb is a non-empty HxWx3 uint8 array."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or not rgb.size:
+        shape = getattr(rgb, 'shape', None)
+        raise ValueError(f'expected a non-empty HxWx3 RGB image, got shape {shape}')
+    if rgb.dtype != np.uint8:
+        raise ValueError(f'expected a uint8 image, got {rgb.dtype}')
 
 
 def list_images(folder, max_images=0):

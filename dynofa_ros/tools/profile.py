@@ -30,10 +30,17 @@ def parse_args(argv):
     parser.add_argument('--output', default='',
                         help='write the profiled catalog here (default: update --catalog)')
     parser.add_argument('--no-macs', action='store_true', help='do not count MACs')
+    parser.add_argument('--macs-only', action='store_true',
+                        help='count MACs, measure no latency (MACs do not depend on the machine)')
     args, code = common.parse(parser, argv)
     if args is not None and (args.warmup < 0 or args.runs < 1):
         print('profile: error: --warmup must be >= 0 and --runs >= 1', file=sys.stderr)
         return None, common.EXIT_BAD_INPUT
+    if args is not None and args.macs_only:
+        if args.no_macs:
+            print('profile: error: --macs-only and --no-macs exclude each other', file=sys.stderr)
+            return None, common.EXIT_BAD_INPUT
+        args.threads = []
     return args, code
 
 
@@ -78,13 +85,16 @@ def run(args):
                                     lambda msg: print(f'profile: warning: {msg}', file=sys.stderr))
     key = profile_key(device)
     original_threads = torch.get_num_threads()
-    bar = tqdm(total=len(subnets) * len(args.threads), desc='profile', unit='measurement')
+    bar = tqdm(total=len(subnets) * max(1, len(args.threads)), desc='profile', unit='step')
     try:
         for subnet in subnets:
             static = extract(supernet, subnet.arch)
             r = subnet.arch.r
             if not args.no_macs:
                 subnet.macs_m = count_macs(static, r)
+            if not args.threads:
+                bar.update()
+                continue
             static = static.to(device)
             batch = torch.randn(1, 3, r, r, device=device)
             table = subnet.latency_ms.setdefault(key, {})
