@@ -15,6 +15,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from dynofa_ros.core import catalog as catalogs, paths, perception_params as params
+from dynofa_ros.core.dvfs_emulation import DvfsEmulation
 from dynofa_ros.core.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.labels import top_k
@@ -22,6 +23,7 @@ from dynofa_ros.core.latest_frame import LatestFrame
 from dynofa_ros.core.perception_stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
+from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 import rclpy
@@ -29,12 +31,8 @@ from rclpy.exceptions import NameValidationException, ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-TELEMETRY_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 _TYPES = {'string': Parameter.Type.STRING, 'bool': Parameter.Type.BOOL,
           'integer': Parameter.Type.INTEGER, 'double': Parameter.Type.DOUBLE,
           'integer_array': Parameter.Type.INTEGER_ARRAY}
@@ -71,14 +69,19 @@ class PerceptionNode(Node):
         self._stats_pub = self.create_publisher(
             PerceptionStatsMsg, 'perception_stats', TELEMETRY_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', TELEMETRY_QOS)
-        camera_qos = QoSProfile(depth=p['qos_depth'], reliability=(
-            ReliabilityPolicy.RELIABLE if p['qos_reliability'] == 'reliable'
-            else ReliabilityPolicy.BEST_EFFORT))
+        self._emulation = None
+        if p['dvfs_emulation.cur_freq_file']:
+            self._emulation = DvfsEmulation(p['dvfs_emulation.cur_freq_file'],
+                                            sensitivity=p['dvfs_emulation.sensitivity'])
+            self.get_logger().warning(
+                'SIMULATED HARDWARE: inference is stretched by the frequency in '
+                f'{self._emulation.path} (reference {self._emulation.ref_khz} kHz)')
         compressed = p['compressed']
         topic = params.compressed_topic(p['image_topic']) if compressed else p['image_topic']
         decode = self._decoder.decode_compressed if compressed else self._decoder.decode
         self.create_subscription(CompressedImage if compressed else Image, topic,
-                                 partial(self._enqueue, decode=decode), camera_qos)
+                                 partial(self._enqueue, decode=decode),
+                                 camera_qos(p['qos_reliability'], p['qos_depth']))
         self.create_subscription(SubnetCommand, 'subnet_command', self._on_subnet_command,
                                  COMMAND_QOS)
         self.create_subscription(MappingCommand, 'mapping_command', self._on_mapping_command,
@@ -120,6 +123,10 @@ class PerceptionNode(Node):
 
     def _process(self, frame, taken):
         result = self.engine.infer(frame.rgb)
+        if self._emulation is not None:  # simulated hardware: the fake tree's frequency
+            extra_ms = result.inference_ms * (self._emulation.factor() - 1.0)
+            time.sleep(max(extra_ms, 0.0) / 1e3)
+            result.inference_ms += extra_ms
         ids, labels, scores = top_k(result.probs, self._top_k)
         self._classification_pub.publish(Classification(
             header=frame.header, app_id=self._app_id, subnet_id=result.subnet.id,
