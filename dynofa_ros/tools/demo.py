@@ -3,15 +3,14 @@ The demo: the whole system on a recorded camera bag, with a scripted mission.
 
     demo [--out out/demo] [--checkpoint ofa_w12.pth] [--phase-s 18]
 
-1. builds a fake Jetson Xavier NX sysfs tree (no power sensor, so power is the model's estimate)
-   and plays its kernel; the perception node's simulated-hardware mode makes the tree's CPU
-   frequency stretch inference as a real cluster would (this workstation's own DVFS is untouched);
-2. generates a camera bag from scikit-image's photos and profiles the catalog on this machine;
-3. starts hardware, perception and manager with run_system (config/system.yaml + an overlay),
-   records their topics, and replays the camera bag in a loop;
-4. runs the mission: a relaxed target, a tight one, a contention phase (busy processes take the
-   CPU), relaxed again, changing the manager's target through its parameter service;
-5. prints a summary table and writes a PNG timeline (target vs measured latency, sub-network,
+1. generates a camera bag from scikit-image's photos and profiles the catalog on this machine;
+2. starts the system on a fake Jetson Xavier NX sysfs tree (tools/sim_system.py): the hardware
+   node writes the fake tree, a process plays its kernel, and the perception node's
+   simulated-hardware mode makes the CPU frequency stretch inference as on a board; power is the
+   hardware node's model estimate (there is no sensor in a fake tree);
+3. runs the mission through the manager's parameter service: a relaxed latency target, a tight
+   one, a contention phase (two busy processes take the CPU), relaxed again;
+4. prints a summary table and writes a PNG timeline (target vs measured latency, sub-network,
    frequencies, power) into the output directory.
 """
 
@@ -19,77 +18,38 @@ import argparse
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 from dynofa_ros.core import bagio, catalog as catalog_mod, run_report
 from dynofa_ros.core.paths import resolve
-import yaml
+from dynofa_ros.tools.sim_system import APP, executable, SimulatedSystem
 
-APP = 'cam'
-THREADS = 2
-TOPICS = ('perception_stats', 'classification', 'subnet_command', 'dvfs_command',
-          'system_state', 'power_state')
-HOG = 'import time\nwhile True:\n    sum(i * i for i in range(10000))\n'
-
-
-def _exe(name):
-    from dynofa_ros.core.paths import package_share
-    prefix = os.path.dirname(os.path.dirname(package_share()))
-    return os.path.join(prefix, 'lib', 'dynofa_ros', name)
+# One intra-op thread: with two on this 2-core machine, the contention phase stalls OpenMP
+# barriers (inference 50x slower), a task-mapping problem the manager does not solve yet.
+THREADS = 1
 
 
 def _say(text):
     print(f'[demo] {text}', flush=True)
 
 
-class Processes:
-    """Background processes of the demo, stopped in reverse order on exit."""
-
-    def __init__(self, log_dir):
-        self.log_dir = log_dir
-        self.procs = []
-
-    def start(self, name, cmd, quiet=True):
-        log = open(os.path.join(self.log_dir, f'{name}.log'), 'w')
-        proc = subprocess.Popen(cmd, stdout=log if quiet else None,
-                                stderr=subprocess.STDOUT if quiet else None,
-                                start_new_session=True)
-        self.procs.append((name, proc, log))
-        return proc
-
-    def stop(self, proc, sig=signal.SIGINT, timeout=20.0):
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def stop_all(self):
-        for _, proc, log in reversed(self.procs):
-            self.stop(proc)
-            log.close()
-
-
 def profile_catalog(out, source, checkpoint):
     """Copy the catalog next to the outputs and profile it on this machine; return its path."""
     path = os.path.join(out, 'catalog.yaml')
     shutil.copy(source, path)
-    cmd = [_exe('profile'), '--catalog', path, '--threads', str(THREADS), '--warmup', '2',
-           '--runs', '5', '--no-macs']
+    cmd = [executable('profile'), '--catalog', path, '--threads', str(THREADS),
+           '--warmup', '3', '--runs', '7', '--no-macs']
     if checkpoint:
         cmd += ['--checkpoint', checkpoint]
-    _say('profiling the catalog on this machine (profile tool)')
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    _say('profiling the catalog on this machine (the profile tool)')
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path
 
 
-def mission(catalog_path, phase_s):
-    """Return the mission phases (relative start, name, target ms) from the profiled catalog."""
+def mission(catalog_path):
+    """Return the mission [(phase, target ms)] and the profiled fastest/slowest latency."""
     cat = catalog_mod.load(catalog_path)
     key = catalog_mod.profile_key('cpu')
     lat = [s.latency(key, THREADS) for s in cat.subnets]
@@ -97,50 +57,17 @@ def mission(catalog_path, phase_s):
         raise RuntimeError(f'catalog {catalog_path} has no profile for {key}')
     fast, accurate = min(lat), max(lat)
     relaxed = round(1.6 * accurate)
-    tight = round(fast + 0.35 * (accurate - fast))
+    tight = round(fast + 0.4 * (accurate - fast))
     return [('relaxed', relaxed), ('tight', tight), ('contention', relaxed),
             ('relaxed again', relaxed)], fast, accurate
 
 
-def write_overlay(out, sysfs, catalog_path, checkpoint, first_target):
-    """Write the demo's parameter overlay (on top of config/system.yaml); return its path."""
-    cur_freq = os.path.join(sysfs, 'sys/devices/system/cpu/cpufreq/policy0/scaling_cur_freq')
-    overlay = {
-        'hardware': {'ros__parameters': {'watchdog_timeout_s': 30.0, 'publish_rate_hz': 4.0}},
-        'perception': {'ros__parameters': {
-            'catalog': catalog_path, 'checkpoint': checkpoint, 'num_threads': THREADS,
-            'app_id': APP, 'dvfs_emulation.cur_freq_file': cur_freq}},
-        'manager': {'ros__parameters': {
-            'apps': [APP], f'apps.{APP}.catalog': catalog_path,
-            f'apps.{APP}.domains': ['cpu0'], f'apps.{APP}.profile_key': '',
-            f'apps.{APP}.latency_target_ms': float(first_target)}},
-    }
-    path = os.path.join(out, 'demo_params.yaml')
-    with open(path, 'w') as f:
-        yaml.safe_dump(overlay, f, sort_keys=False)
-    return path
-
-
-def set_target(client, target_ms):
-    ok, reason = client.set_values({f'apps.{APP}.latency_target_ms': float(target_ms)})[
-        f'apps.{APP}.latency_target_ms']
-    if not ok:
-        raise RuntimeError(f'manager refused target {target_ms} ms: {reason}')
-
-
 def spin_for(client, seconds, until=lambda: False):
-    """Spin the demo's own node for a while (or until a condition holds); return the condition."""
+    """Spin the demo's own node for a while or until a condition holds; return the condition."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not until():
         client.executor.spin_once(timeout_sec=0.1)
     return until()
-
-
-def spin_wait_path(path, seconds):
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return os.path.exists(path)
 
 
 def build_parser():
@@ -157,8 +84,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if not args.phase_s >= 5:
-        print('demo: --phase-s must be at least 5', file=sys.stderr)
+    if not args.phase_s >= 5 or args.frames < 10:
+        print('demo: --phase-s must be at least 5 and --frames at least 10', file=sys.stderr)
         return 2
     try:
         catalog_src = resolve(args.catalog, 'catalog')
@@ -168,78 +95,77 @@ def main(argv=None):
         return 2
     out = os.path.abspath(args.out)
     shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(os.path.join(out, 'logs'))
-    procs = Processes(os.path.join(out, 'logs'))
-    try:
-        return run(args, out, procs, catalog_src, checkpoint)
-    finally:
-        procs.stop_all()
-
-
-def run(args, out, procs, catalog_src, checkpoint):
-    from dynofa_ros.tools.param import ParamClient
-    from dynofa_ros.msg import PerceptionStats
-    from dynofa_ros.nodes.qos import TELEMETRY_QOS
-    sysfs = os.path.join(out, 'sysfs')
-    # The fake kernel: builds the tree, then makes current frequencies follow governor/limits.
-    procs.start('fake_kernel', [sys.executable, '-m', 'dynofa_ros.core.fake_sysfs',
-                                '--platform', 'jetson_xavier_nx', '--root', sysfs,
-                                '--ina', 'none', '--follow', '0.1'])
-    if not spin_wait_path(os.path.join(sysfs, 'sys'), 30):
-        raise RuntimeError(f'the fake sysfs tree did not appear; see {out}/logs/fake_kernel.log')
+    os.makedirs(out)
     camera_bag = os.path.join(out, 'camera_bag')
     _say(f'generating the camera bag ({args.frames} frames, 640x480, 10 Hz)')
     bagio.write_camera_bag(camera_bag, frames=args.frames, rate_hz=10.0)
     catalog_path = profile_catalog(out, catalog_src, checkpoint)
-    phases, fast, accurate = mission(catalog_path, args.phase_s)
-    _say(f'profiled inference at {THREADS} threads: {fast:.0f} ms (fastest) to '
-         f'{accurate:.0f} ms (most accurate) at the maximum CPU frequency')
-    overlay = write_overlay(out, sysfs, catalog_path, checkpoint, phases[0][1])
+    phases, fast, accurate = mission(catalog_path)
+    _say(f'profiled: {fast:.0f} ms (fastest) to {accurate:.0f} ms (most accurate sub-network) '
+         f'at {THREADS} thread(s), at the maximum CPU frequency')
+    system = SimulatedSystem(out, catalog_path, camera_bag, phases[0][1], checkpoint, THREADS)
+    try:
+        system.start()
+        done = run_mission(system, phases, args.phase_s)
+        if not system.alive():
+            raise RuntimeError(f'the system stopped during the demo; see {system.logs}')
+        system.stop_recording()
+    except RuntimeError as exc:
+        print(f'demo: {exc}', file=sys.stderr)
+        return 1
+    finally:
+        code = system.stop()
+    return report(system, done, code)
 
-    system = procs.start('system', [_exe('run_system'), f'sysfs_root:={sysfs}',
-                                    'platform_profile:=config/platforms/jetson_xavier_nx.yaml',
-                                    '--params', overlay])
-    output_bag = os.path.join(out, 'output_bag')
-    recorder = procs.start('recorder', [_exe('bag'), 'record', output_bag] +
-                           [a for t in TOPICS for a in ('-t', t)])
-    procs.start('player', [_exe('bag'), 'play', camera_bag, '--loop', '--restamp',
-                           '--wait-for-subscribers', '60'])
+
+def run_mission(system, phases, phase_s):
+    """Drive the manager's latency target through its parameter service; return the Phases."""
+    from dynofa_ros.msg import PerceptionStats
+    from dynofa_ros.nodes.qos import TELEMETRY_QOS
+    from dynofa_ros.tools.param import ParamClient
     client = ParamClient('/manager', timeout=60.0)
     received = []
     client.node.create_subscription(PerceptionStats, 'perception_stats', received.append,
                                     TELEMETRY_QOS)
+    name = f'apps.{APP}.latency_target_ms'
+    done = []
     try:
         _say('waiting for the first classified frame (model loading)')
         if not spin_for(client, 120, lambda: bool(received)):
-            raise RuntimeError(f'no perception result after 120 s; see {out}/logs/system.log')
-        timeline_phases, hogs = [], []
-        for name, target in phases:
+            raise RuntimeError(f'no perception result after 120 s; see {system.logs}')
+        for phase, target in phases:
             start = time.time()
-            set_target(client, target)
-            if name == 'contention':
-                hogs = [procs.start(f'hog{i}', [sys.executable, '-c', HOG]) for i in range(2)]
-            _say(f'phase "{name}": latency target {target} ms'
-                 + (' + 2 busy processes' if hogs else ''))
-            spin_for(client, args.phase_s)
-            for hog in hogs:
-                procs.stop(hog, signal.SIGKILL)
-            hogs = []
-            timeline_phases.append(run_report.Phase(start, time.time(), name, float(target)))
+            ok, reason = client.set_values({name: float(target)})[name]
+            if not ok:
+                raise RuntimeError(f'the manager refused target {target} ms: {reason}')
+            if phase == 'contention':
+                system.start_hogs(2)
+            _say(f'phase "{phase}": latency target {target} ms'
+                 + (', 2 busy processes take the CPU' if system.hogs else ''))
+            spin_for(client, phase_s)
+            system.stop_hogs()
+            done.append(run_report.Phase(start, time.time(), phase, float(target)))
     finally:
         client.close()
-    if system.poll() is not None:
-        raise RuntimeError(f'the system stopped during the demo; see {out}/logs/system.log')
-    procs.stop(recorder)
-    tl = run_report.load(output_bag)
-    rows = run_report.summarize(tl, timeline_phases)
+    return done
+
+
+def report(system, phases, code):
+    """Print the summary table, write it and the timeline PNG; return the exit code."""
+    tl = run_report.load(system.output_bag)
+    rows = run_report.summarize(tl, phases)
     table = run_report.format_table(rows, tl)
-    png = os.path.join(out, 'timeline.png')
-    run_report.plot(tl, timeline_phases, png,
-                    title='dynofa_ros demo (simulated Xavier NX hardware, real inference)')
-    with open(os.path.join(out, 'summary.txt'), 'w') as f:
+    png = os.path.join(system.out, 'timeline.png')
+    run_report.plot(tl, phases, png,
+                    title='dynofa_ros demo: real inference, simulated Xavier NX DVFS')
+    with open(os.path.join(system.out, 'summary.txt'), 'w') as f:
         f.write(table + '\n')
-    print('\n' + table)
-    _say(f'timeline: {png}\n[demo] bag: {output_bag}  logs: {out}/logs')
+    print('\n' + table + '\n')
+    _say(f'timeline: {png}')
+    _say(f'recorded topics: {system.output_bag}   logs: {system.logs}')
+    if code not in (0, None):
+        _say(f'run_system exited with code {code}; see the logs')
+        return 1
     if not tl.stats or any(math.isnan(r['within_target']) for r in rows):
         _say('some phases produced no frames; see the logs')
         return 1
