@@ -26,19 +26,19 @@ class DvfsEmulation:
         self.sensitivity = sensitivity
         self.refresh_s = refresh_s
         self.clock = clock or time.monotonic
-        self.ref_khz = ref_khz or self._read_max()
+        self.ref_khz = ref_khz or self._read(self._max_path())
         if self.ref_khz <= 0:
             raise ValueError(f'reference frequency {self.ref_khz} kHz must be positive')
         self._cur = self._read(self.path)
         self._when = self.clock()
         self.error = ''
 
-    def _read_max(self):
+    def _max_path(self):
         folder = os.path.dirname(self.path)
         for name in ('cpuinfo_max_freq', 'scaling_max_freq', 'max_freq'):
             candidate = os.path.join(folder, name)
             if os.path.exists(candidate):
-                return self._read(candidate)
+                return candidate
         raise ValueError(f'no maximum frequency file next to {self.path}; give ref_khz')
 
     @staticmethod

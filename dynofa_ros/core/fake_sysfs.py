@@ -50,8 +50,12 @@ class FakeTree:
         """Write a value as the kernel would expose it (creates the file and its directory)."""
         full = self.path(rel)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, 'w') as f:
+        # Whole-file replace: a reader never sees the empty file a truncating write leaves,
+        # just as a real sysfs read never returns half an attribute.
+        tmp = f'{full}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
             f.write(f'{value}\n')
+        os.replace(tmp, full)
 
     def get(self, rel):
         with open(self.path(rel)) as f:
