@@ -12,10 +12,9 @@ from dynofa_ros.core.power import EnergyCounter, find_sensor
 from dynofa_ros.core.sysfs import Sysfs
 from dynofa_ros.core.telemetry import Telemetry
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
+from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 # name: (default, description, (min, max) or None, read-only after start)
@@ -199,26 +198,8 @@ class HardwareNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        try:
-            node = HardwareNode()
-        except (ValueError, FileNotFoundError, OSError) as exc:
-            print(f'hardware_node: cannot start: {exc}', file=sys.stderr)
-            return 2
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: B902 - a callback racing the signal's shutdown is not an error
-        if rclpy.ok():
-            raise
-    finally:
-        if node is not None:
-            node.restore()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return node_main.run(HardwareNode, 'hardware_node', (ValueError, FileNotFoundError, OSError),
+                         args, startup_exit_code=2, cleanup=HardwareNode.restore)
 
 
 if __name__ == '__main__':

@@ -17,11 +17,10 @@ from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.msg import (DvfsCommand, MissionTarget, PerceptionStats, PowerState,
                             SubnetCommand, SystemState)
+from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -199,18 +198,5 @@ class ManagerNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    try:
-        node = ManagerNode()
-    except (PlatformError, CatalogError, ValueError, OSError, KeyError) as exc:
-        print(f'manager: cannot start: {exc}', flush=True)
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return node_main.run(ManagerNode, 'manager',
+                         (PlatformError, CatalogError, ValueError, OSError, KeyError), args)

@@ -23,12 +23,11 @@ from dynofa_ros.core.latest_frame import LatestFrame
 from dynofa_ros.core.perception_stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
+from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
-import rclpy
 from rclpy.exceptions import NameValidationException, ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
@@ -239,19 +238,6 @@ def _descriptor(spec):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    try:
-        node = PerceptionNode()
-    except (catalogs.CatalogError, EngineError, FileNotFoundError, ValueError,
-            ParameterException, NameValidationException) as exc:
-        rclpy.logging.get_logger('perception').fatal(f'cannot start: {exc}')
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return node_main.run(PerceptionNode, 'perception',
+                         (catalogs.CatalogError, EngineError, FileNotFoundError, ValueError,
+                          ParameterException, NameValidationException), args)

@@ -1,0 +1,37 @@
+"""The life of a node process: start, spin until Ctrl-C or SIGTERM, clean up, exit code."""
+
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+
+
+def run(node_class, name, startup_errors, args=None, startup_exit_code=1, cleanup=None):
+    """
+    Run one node until it is interrupted; return the process exit code.
+
+    A start-up error of the listed types prints its reason and returns startup_exit_code; an
+    exception raised while shutting down (a callback racing the signal) is not an error. cleanup
+    (e.g. restoring the hardware) runs before the node is destroyed, however the spin ended.
+    """
+    rclpy.init(args=args)
+    node = None
+    try:
+        try:
+            node = node_class()
+        except startup_errors as exc:
+            print(f'{name}: cannot start: {exc}', file=sys.stderr, flush=True)
+            return startup_exit_code
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: B902 - only re-raised while ROS is still up
+        if rclpy.ok():
+            raise
+    finally:
+        if node is not None:
+            if cleanup is not None:
+                cleanup(node)
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
