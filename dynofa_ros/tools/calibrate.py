@@ -37,14 +37,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    args, code = parse_args(argv)
-    if args is None:
-        return code
-    try:
-        return run(args)
-    except common.ToolError as exc:
-        print(f'calibrate: error: {exc}', file=sys.stderr)
-        return common.EXIT_BAD_INPUT
+    return common.main('calibrate', parse_args, run, argv)
 
 
 def read_images(folder, max_images):

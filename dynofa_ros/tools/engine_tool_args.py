@@ -1,6 +1,7 @@
 """Arguments and loading shared by the engine's offline tools (profile, calibrate)."""
 
 import argparse
+import sys
 
 from dynofa_ros.core import catalog as catalog_mod
 from dynofa_ros.core import paths
@@ -90,3 +91,15 @@ def save_catalog(catalog, out):
         catalog.save(out)
     except OSError as exc:
         raise ToolError(f'cannot write catalog {out}: {exc.strerror}')
+
+
+def main(prog, parse_args, run, argv=None):
+    """Parse, run, and turn a ToolError into its message and exit code 2."""
+    args, code = parse_args(argv)
+    if args is None:
+        return code
+    try:
+        return run(args)
+    except ToolError as exc:
+        print(f'{prog}: error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT

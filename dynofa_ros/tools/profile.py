@@ -60,14 +60,7 @@ def time_forward(net, batch, warmup, runs):
 
 
 def main(argv=None):
-    args, code = parse_args(argv)
-    if args is None:
-        return code
-    try:
-        return run(args)
-    except common.ToolError as exc:
-        print(f'profile: error: {exc}', file=sys.stderr)
-        return common.EXIT_BAD_INPUT
+    return common.main('profile', parse_args, run, argv)
 
 
 def run(args):
