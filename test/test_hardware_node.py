@@ -3,17 +3,16 @@
 import os
 import signal
 import sys
-import tempfile
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
-from hardware_test_utils import (deny_writes, NOBODY, remove_tree, snapshot, world_readable_tree,
+from hardware_test_utils import (deny_writes, remove_tree, snapshot, world_readable_tree,
                                  XAVIER_PROFILE)
 import pytest
-from rostest_utils import executable, RosProbe
+from rostest_utils import executable
 
 pytestmark = pytest.mark.integration
 CPU0 = f'{CPU_DIR}/cpufreq/policy0'
@@ -136,27 +135,25 @@ def test_watchdog_returns_to_safe_governor_then_restore_on_sigint(tmp_path, ros_
     assert snapshot(tree.root) == original
 
 
-def test_without_write_permission_runs_telemetry_only(monkeypatch, node_processes):
-    # Root -> 'nobody' delivery failed with shared memory and with the localhost-only discovery
-    # range (measured here); plain UDP on the subnet range works. Domain id is still per session.
-    monkeypatch.setenv('FASTDDS_BUILTIN_TRANSPORTS', 'UDPv4')
-    monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'SUBNET')
-    ros_probe = RosProbe(f'test_probe_unprivileged_{os.getpid()}')
+# Run a command with `root` mounted read-only in a private mount namespace (as root).
+READ_ONLY = ('mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"')
+
+
+def test_without_write_permission_runs_telemetry_only(ros_probe, node_processes):
     tree = world_readable_tree('jetson_xavier_nx')
-    log_dir = tempfile.mkdtemp(prefix='dynofa_ros_log_')
-    os.chmod(log_dir, 0o777)
     try:
-        env = dict(os.environ, ROS_LOG_DIR=log_dir, HOME=log_dir)
         if os.geteuid() == 0:
-            # chmod does not bind root: run the node as 'nobody' (the files are root's, 0644).
-            exe, args = '/usr/bin/setpriv', [f'--reuid={NOBODY}', f'--regid={NOBODY}',
-                                             '--clear-groups', executable('hardware_node')]
+            # Modes do not bind root: the node runs with the tree on a read-only bind mount of
+            # its own, so its writes would fail for real (EROFS) and access() says so.
+            exe = '/usr/bin/unshare'
+            args = ['-m', '--propagation', 'private', 'sh', '-c', READ_ONLY, tree.root,
+                    executable('hardware_node')]
         else:
             deny_writes(tree.root)
             exe, args = 'hardware_node', []
         original = snapshot(tree.root)
         rig = Rig(ros_probe)
-        node = node_processes(exe, *args, ros_args=node_args(tree.root), env=env)
+        node = node_processes(exe, *args, ros_args=node_args(tree.root))
         ros_probe.wait_for(rig.system, lambda m: len(m.domains) == 4)
         diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, 'hardware: dvfs cpu0'))
         status = status_of(diag, 'hardware: dvfs cpu0')
@@ -169,7 +166,6 @@ def test_without_write_permission_runs_telemetry_only(monkeypatch, node_processe
         assert code == 0, log_of(node)
         assert snapshot(tree.root) == original
     finally:
-        ros_probe.close()
         remove_tree(tree)
 
 
