@@ -1,10 +1,16 @@
 """Unit tests of the task-mapping controller and its place in the manager policy (no ROS)."""
 
+import copy
 import random
 
+from dynofa_ros.core import catalog as catalog_mod
+from dynofa_ros.core import manager_config
+from dynofa_ros.core.latency_model import LatencyModel
+from dynofa_ros.core.manager_policy import load_catalog
 from dynofa_ros.core.manager_types import FrameStats, SystemSnapshot
 from dynofa_ros.core.thread_mapping import MAX_PROBE_S, ThreadController
-from test_manager_policy import GPU, make
+import pytest
+from test_manager_policy import CPU, GPU, make
 
 PROFILE = {1: 80.0, 2: 50.0, 3: 40.0, 4: 35.0}   # ms at each thread count, quiet machine
 
@@ -163,3 +169,23 @@ def test_mapping_is_off_by_default_and_for_baselines():
             policy.on_system(system(k * 3.6))
             assert not policy.on_frame(FrameStats('cam', k * 3.6, 6, 4000.0, k + 1, 0,
                                                   2)).mappings
+
+
+def test_profiled_prediction_per_thread_count_without_the_online_correction():
+    cat = copy.deepcopy(load_catalog(manager_config.DEFAULT_CATALOG))
+    key = catalog_mod.profile_key('cpu')
+    for s in cat.subnets:
+        s.latency_ms[key] = {1: 100.0 + s.index, 2: 60.0 + s.index}
+    model = LatencyModel(cat, CPU, threads=2, sensitivity=1.0)
+    model.observe(0, CPU.f_max, 600.0)       # contention moves the correction ...
+    assert model.ratio > 1.5
+    assert model.profiled(0, CPU.f_max, 1) == 100.0     # ... not the profiled prediction
+    assert model.profiled(0, CPU.f_max, 2) == 60.0
+    assert model.profiled(0, CPU.f_max, 8) == 60.0      # not profiled: the largest count
+    assert model.profiled(0, CPU.f_max / 2, 1) == pytest.approx(200.0)
+    # Another machine's profile: its absolute scale comes from the first measurement.
+    other = LatencyModel(load_catalog(manager_config.DEFAULT_CATALOG), CPU)
+    first = other.profiled(3, CPU.f_max, 1)
+    other.observe(3, CPU.f_max, 2.5 * first)
+    other.observe(3, CPU.f_max, 40.0 * first)
+    assert other.profiled(3, CPU.f_max, 1) == pytest.approx(2.5 * first)
