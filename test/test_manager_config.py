@@ -29,6 +29,11 @@ def config():
     ('power_budget_w', float('inf'), 'finite'),
     ('stale_after_s', -1.0, 'must be in'),
     ('apps', ['a'], 'not a manager setting'),
+    ('apps.cam.max_threads', 257, 'must be in'),
+    ('apps.cam.max_threads', 1.5, 'integer'),
+    ('apps.cam.min_threads', 0, 'must be in'),
+    ('mapping_probe_s', 0.0, 'must be in'),
+    ('mapping_probe_s', float('nan'), 'finite'),
 ])
 def test_invalid_values_are_refused_with_a_reason_and_change_nothing(name, value, reason):
     before = config()
@@ -51,6 +56,15 @@ def test_one_bad_value_refuses_the_whole_change():
     with pytest.raises(ValueError, match='min_accuracy'):
         manager_config.apply(config(), {'apps.cam.latency_target_ms': 45.0,
                                         'apps.cam.min_accuracy': float('nan')}, DOMAINS)
+
+
+def test_thread_limits_must_be_ordered():
+    before = manager_config.apply(config(), {'apps.cam.max_threads': 2}, DOMAINS)
+    with pytest.raises(ValueError, match='min_threads .3. exceeds'):
+        manager_config.apply(before, {'apps.cam.min_threads': 3}, DOMAINS)
+    after = manager_config.apply(before, {'apps.cam.min_threads': 2}, DOMAINS)
+    assert (after.apps['cam'].min_threads, after.apps['cam'].max_threads) == (2, 2)
+    assert config().apps['cam'].max_threads == 0     # default: mapping not managed
 
 
 @pytest.mark.parametrize('apps, reason', [([], 'non-empty'), (['a', 'a'], 'distinct'),

@@ -5,8 +5,8 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.msg import (DomainState, DvfsCommand, MissionTarget, PerceptionStats,
-                            SubnetCommand, SystemState)
+from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
+                            PerceptionStats, SubnetCommand, SystemState)
 import pytest
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
@@ -90,6 +90,48 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         ros_probe.wait_for(dvfs, count=len(dvfs) + 3, timeout=10)
         assert any((a.domain, a.mode, a.frequency_khz) == (b.domain, b.mode, b.frequency_khz)
                    for a, b in zip(dvfs, dvfs[1:]))
+        assert proc.alive()
+    finally:
+        platform.stop()
+    assert proc.stop() == 0, proc.output()
+
+
+class ContendedPlatform(FakePlatform):
+    """Two intra-op threads stall (a busy core next to them); one runs normally."""
+
+    def __init__(self, probe, mappings):
+        self.mappings = mappings
+        super().__init__(probe, [], [])
+
+    def _run(self):
+        frames = 0
+        while self.running:
+            frames += 1
+            threads = self.mappings[-1].num_threads if self.mappings else 2
+            domain = DomainState(name='gpu', kind='devfreq', cur_khz=1109250, min_khz=114750,
+                                 max_khz=1109250, governor='userspace')
+            self.system.publish(SystemState(domains=[domain], cpu_utilization=[50.0] * 6))
+            self.stats.publish(PerceptionStats(
+                app_id='cam', subnet_id='n7_6', subnet_index=6,
+                inference_latency_ms=3600.0 if threads == 2 else 60.0,
+                frames_processed=frames, frame_rate_hz=20.0, device='cpu',
+                num_threads=threads))
+            time.sleep(0.05)
+
+
+def test_contention_makes_the_manager_map_the_application_to_fewer_threads(
+        node_processes, ros_probe):
+    proc = node_processes('manager_node', ros_args=ARGS + ['-p', 'apps.cam.max_threads:=2'])
+    mappings = ros_probe.subscribe(MappingCommand, 'mapping_command', COMMAND_QOS)
+    platform = ContendedPlatform(ros_probe, mappings)
+    try:
+        cmd = ros_probe.wait_for(mappings, timeout=30)
+        assert (cmd.app_id, cmd.num_threads, cmd.device) == ('cam', 1, '')
+        assert 'contention' in cmd.reason
+        time.sleep(2.0)     # one thread runs well: no further command (probe is 15 s away)
+        assert len(mappings) == 1
+        (result,) = ros_probe.set_parameters('manager', {'apps.cam.min_threads': 3})
+        assert not result.successful and 'exceeds' in result.reason
         assert proc.alive()
     finally:
         platform.stop()

@@ -41,6 +41,7 @@ class AppState:
     feasible: bool = True
     note: str = 'no decision yet'
     need_outer: bool = False
+    mapping: object = None      # thread_mapping.ThreadController, None: mapping not managed
 
 
 def update_rate(state, stats):

@@ -47,6 +47,7 @@ class LatencyModel:
         self.accuracy = np.array([s.top1 for s in catalog.subnets])
         self.ids = [s.id for s in catalog.subnets]
         self.threads = int(threads)
+        self.scale = 1.0    # absolute scale of an uncalibrated profile (its first measurement)
         self._build()
 
     def _build(self):
@@ -66,10 +67,11 @@ class LatencyModel:
             why = f'no {missing!r} in the catalog: shape of another key, scale learnt online'
         else:
             key = None
+        self.key = key
+        self._columns = {}
         if key is not None:
-            tables = [s.latency_ms[key] for s in self.catalog.subnets]
-            threads = _pick_threads(tables[0], self.threads)
-            self.base = np.array([t.get(threads, t[_pick_threads(t, threads)]) for t in tables])
+            threads = _pick_threads(self.catalog.subnets[0].latency_ms[key], self.threads)
+            self.base = self.column(threads)
             self.source = f'{key} @ {threads} threads ({why})'
             return
         self.calibrated = False
@@ -80,6 +82,22 @@ class LatencyModel:
         else:
             self.base = 10.0 * (1.0 + 0.1 * np.arange(len(self.catalog.subnets)))
             self.source = 'no latency profile or MACs: catalog order, scale learnt online'
+
+    def column(self, threads):
+        """Return the profiled latencies at a thread count (else the largest one profiled)."""
+        if self.key is None:
+            return self.base
+        if threads not in self._columns:
+            tables = [s.latency_ms[self.key] for s in self.catalog.subnets]
+            pick = _pick_threads(tables[0], threads)
+            self._columns[threads] = np.array(
+                [t.get(pick, t[_pick_threads(t, pick)]) for t in tables])
+        return self._columns[threads]
+
+    def profiled(self, index, f_khz, threads, slowdown=1.0):
+        """Predict from the profile alone (no online correction) at another thread count."""
+        return float(self.column(threads)[index] * self.freq_factor(f_khz) * self.scale
+                     * slowdown)
 
     def set_threads(self, threads):
         """Use the profile column of another intra-op thread count (from PerceptionStats)."""
@@ -106,7 +124,7 @@ class LatencyModel:
         raw = measured_ms / (self.base[index] * self.freq_factor(f_khz) * slowdown)
         raw = min(max(raw, RATIO_LIMITS[0]), RATIO_LIMITS[1])
         if self.samples == 0 and not self.calibrated:
-            self.ratio = raw
+            self.ratio = self.scale = raw
         else:
             self.ratio = math.exp(
                 (1 - self.gain) * math.log(self.ratio) + self.gain * math.log(raw))

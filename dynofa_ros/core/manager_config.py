@@ -60,6 +60,9 @@ GLOBAL_PARAMS = (
     Param('command_refresh_s', 'double', 3.0, 0.0, 3600.0, 'Re-send the current DVFS '
           "decision this often, s (0: only on change); keep it below the hardware node's "
           'watchdog timeout, which otherwise returns the domains to safe settings.'),
+    Param('mapping_probe_s', 'double', 15.0, 1.0, 3600.0, 'Task mapping: try one more '
+          'intra-op thread this often while the current count runs well, s (doubled after a '
+          'worse probe, at most 120 s).'),
     Param('perception_stats_topic', 'string', 'perception_stats', read_only=True,
           description='PerceptionStats input.'),
     Param('system_state_topic', 'string', 'system_state', read_only=True,
@@ -72,6 +75,8 @@ GLOBAL_PARAMS = (
           description='SubnetCommand output.'),
     Param('dvfs_command_topic', 'string', 'dvfs_command', read_only=True,
           description='DvfsCommand output.'),
+    Param('mapping_command_topic', 'string', 'mapping_command', read_only=True,
+          description='MappingCommand output.'),
 )
 
 APP_PARAMS = (
@@ -85,6 +90,9 @@ APP_PARAMS = (
           "this machine's, else another key scaled online)."),
     Param('baseline_subnet', 'string', '', description='Fixed sub-network of the baselines '
           '(empty: most accurate one meeting the target at maximum frequency).'),
+    Param('max_threads', 'integer', 0, 0, 256, 'Task mapping: most intra-op threads the '
+          'manager may give the application (0: mapping not managed).'),
+    Param('min_threads', 'integer', 1, 1, 256, 'Task mapping: fewest intra-op threads.'),
 )
 
 GLOBAL_BY_NAME = {p.name: p for p in GLOBAL_PARAMS}
@@ -103,6 +111,8 @@ class AppTarget:
     domains: tuple = ()
     profile_key: str = ''
     baseline_subnet: str = ''
+    max_threads: int = 0
+    min_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class ManagerConfig:
     correction_gain: float = 0.3
     frequency_sensitivity: float = 0.9
     command_refresh_s: float = 3.0
+    mapping_probe_s: float = 15.0
 
 
 def check_value(spec, value, where=None):
@@ -204,6 +215,10 @@ def apply(config, values, domain_names=None, catalog_check=None):
             except (OSError, ValueError) as exc:
                 raise ValueError(f'{name}: {exc}')
         apps[app_id] = replace(apps[app_id], **{key: value})
+    for app_id, target in apps.items():
+        if target.max_threads and target.min_threads > target.max_threads:
+            raise ValueError(f'apps.{app_id}.min_threads ({target.min_threads}) exceeds '
+                             f'apps.{app_id}.max_threads ({target.max_threads})')
     if catalog_check is not None:
         for app_id, target in apps.items():
             if target.baseline_subnet and target != config.apps.get(app_id):

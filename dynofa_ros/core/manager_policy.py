@@ -7,9 +7,10 @@ A down-switch asks for an early outer step, which then keeps to sub-networks no 
 than the inner loop's for a while (no tug of war between the loops).
 Outer loop (`step`): per DVFS domain, a joint search (joint_search.py) over its frequencies and the
 sub-networks of every application on it, under the power budget and a thermal frequency cap.
-Stale system telemetry holds the current decision. The baselines are modes of the same class
-(`policy` setting): Linux governors with a fixed sub-network, algorithm_only (pinned maximum
-frequency), hardware_only (fixed sub-network, DVFS search).
+Task mapping (thread_mapping.py; policy dynofa, apps with max_threads > 0): per frame, the
+intra-op thread count. Stale system telemetry holds the current decision. The baselines are
+modes of the same class (`policy` setting): Linux governors with a fixed sub-network,
+algorithm_only (pinned maximum frequency), hardware_only (fixed sub-network, DVFS search).
 """
 
 import math
@@ -20,8 +21,10 @@ from dynofa_ros.core.inner_loop import AppState, inner_step, update_rate
 from dynofa_ros.core.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.latency_model import LatencyModel
 from dynofa_ros.core.manager_config import GOVERNOR_POLICIES
-from dynofa_ros.core.manager_types import Decisions, DvfsDecision, SubnetDecision
+from dynofa_ros.core.manager_types import (Decisions, DvfsDecision, MappingDecision,
+                                           SubnetDecision)
 from dynofa_ros.core.power_model import PowerModel
+from dynofa_ros.core.thread_mapping import ThreadController
 import numpy as np
 
 THERMAL_HYSTERESIS_C = 5.0
@@ -81,8 +84,18 @@ class ManagerPolicy:
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True
+            self._configure_mapping(state, target)
         for app_id in set(self.apps) - set(config.apps):
             del self.apps[app_id]
+
+    def _configure_mapping(self, state, target):
+        if self.config.policy != 'dynofa' or target.max_threads <= 0:
+            state.mapping = None
+            return
+        limits = (target.min_threads, target.max_threads, self.config.mapping_probe_s)
+        old = state.mapping
+        if old is None or (old.min_threads, old.max_threads, old.probe_s) != limits:
+            state.mapping = ThreadController(*limits, current=old.current if old else 0)
 
     def _catalog(self, path):
         if path not in self._catalogs:
@@ -163,19 +176,24 @@ class ManagerPolicy:
         if state is None:
             return Decisions()
         update_rate(state, stats)
-        state.model.set_threads(stats.num_threads)
         index = stats.subnet_index
         if not 0 <= index < len(state.model.base):
             index = state.current
         f = self.freq_of(state.domain.name, stats.t)
         slowdown = self._slowdown(stats.app_id, f)
+        out = Decisions()
+        if state.mapping is not None and index >= 0:
+            out.extend(self._map(stats, state, index, f, slowdown))
+            if state.mapping.current and stats.num_threads != state.mapping.current:
+                state.last_t, state.measured_ms = stats.t, stats.inference_latency_ms
+                return out     # ran with the previous mapping: says nothing about the new one
+        state.model.set_threads(stats.num_threads)
         if index >= 0:
             state.model.observe(index, f, stats.inference_latency_ms, slowdown)
         state.last_t = stats.t
         state.measured_ms = stats.inference_latency_ms
         if state.current < 0 and index >= 0:
             state.current = index
-        out = Decisions()
         if self.switch_subnets and index == state.current >= 0:
             out.extend(self._inner(stats.app_id, state, f, slowdown))
         elif not self.switch_subnets and not self.governor:
@@ -185,6 +203,22 @@ class ManagerPolicy:
                 stats.t - self.last_outer >= 0.25 * self.config.control_period_s):
             out.extend(self.step(stats.t))
         return out
+
+    def _map(self, stats, state, index, f, slowdown):
+        """Feed the thread controller one frame; on a change switch the model's profile."""
+        mapping, threads = state.mapping, stats.num_threads
+        counts = {n for n in (threads, mapping.probe_from) if n > 0}
+        predicted = {n: state.model.profiled(index, f, n, slowdown) for n in counts}
+        change = mapping.observe(stats.t, threads, stats.inference_latency_ms, predicted,
+                                 self._fresh(stats.t))
+        if change is None:
+            return Decisions()
+        threads, reason = change
+        state.model.set_threads(threads)
+        # Start the correction from what is known of that count rather than the old one's.
+        state.model.ratio = state.model.scale * mapping.slowdown.get(threads, 1.0)
+        state.need_outer = True
+        return Decisions(mappings=[MappingDecision(stats.app_id, threads, reason=reason)])
 
     def _inner(self, app_id, state, f, slowdown):
         index, reason = inner_step(state, self.config.apps[app_id], self.config, f, slowdown,
@@ -346,6 +380,8 @@ class ManagerPolicy:
                 'predicted_ms': s.predicted_ms, 'measured_ms': s.measured_ms,
                 'correction': s.model.ratio, 'feasible': s.feasible, 'note': s.note,
                 'model': s.model.source,
+                'threads': s.mapping.current if s.mapping else s.model.threads,
+                'mapping': s.mapping.note if s.mapping else 'not managed',
                 'frames_stale': s.last_t is None or now - s.last_t > self.config.stale_after_s,
             } for a, s in self.apps.items()},
         }

@@ -68,17 +68,30 @@ class DvfsDecision:
             other.mode, other.frequency_khz, other.governor)
 
 
+@dataclass(frozen=True)
+class MappingDecision:
+    """Run this application with this many intra-op threads (device '' and cores (): keep)."""
+
+    app_id: str
+    num_threads: int
+    device: str = ''
+    cpu_affinity: tuple = ()
+    reason: str = ''
+
+
 @dataclass
 class Decisions:
     """What one policy call changed (empty lists when nothing changed)."""
 
     subnets: list = field(default_factory=list)
     dvfs: list = field(default_factory=list)
+    mappings: list = field(default_factory=list)
 
     def extend(self, other):
         self.subnets.extend(other.subnets)
         self.dvfs.extend(other.dvfs)
+        self.mappings.extend(other.mappings)
         return self
 
     def __bool__(self):
-        return bool(self.subnets or self.dvfs)
+        return bool(self.subnets or self.dvfs or self.mappings)

@@ -15,8 +15,8 @@ from dynofa_ros.core.catalog import CatalogError
 from dynofa_ros.core.dvfs_domains import load_domains, PlatformError
 from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
-from dynofa_ros.msg import (DvfsCommand, MissionTarget, PerceptionStats, PowerState,
-                            SubnetCommand, SystemState)
+from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, PerceptionStats,
+                            PowerState, SubnetCommand, SystemState)
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
@@ -74,6 +74,8 @@ class ManagerNode(Node):
             SubnetCommand, self._value('subnet_command_topic'), COMMAND_QOS)
         self.dvfs_pub = self.create_publisher(
             DvfsCommand, self._value('dvfs_command_topic'), COMMAND_QOS)
+        self.mapping_pub = self.create_publisher(
+            MappingCommand, self._value('mapping_command_topic'), COMMAND_QOS)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_subscription(PerceptionStats, self._value('perception_stats_topic'),
                                  self._on_stats, TELEMETRY_QOS)
@@ -177,6 +179,13 @@ class ManagerNode(Node):
             self.dvfs_pub.publish(msg)
             self.last_dvfs[d.domain], self.last_dvfs_time = msg, time.monotonic()
             self.get_logger().info(f'{d.domain} -> {d.mode} {d.frequency_khz or d.governor}')
+
+        for d in decisions.mappings:
+            msg = MappingCommand(app_id=d.app_id, device=d.device, num_threads=d.num_threads,
+                                 cpu_affinity=list(d.cpu_affinity), reason=d.reason)
+            msg.header.stamp = stamp
+            self.mapping_pub.publish(msg)
+            self.get_logger().info(f'{d.app_id} -> {d.num_threads} threads: {d.reason}')
 
     def _diagnostics(self, now):
         status = self.policy.status(now)
