@@ -86,6 +86,9 @@ _dynofa_export_env() {
     *) export LD_LIBRARY_PATH="$repo/install/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;; esac
   # Large images between processes: shared memory + TCP instead of UDP fragments (DESIGN.md 2).
   export FASTDDS_BUILTIN_TRANSPORTS="${FASTDDS_BUILTIN_TRANSPORTS:-LARGE_DATA}"
+  # This environment is a workstation's: discover peers on this machine only (no multicast on the
+  # network). On a robot, ROS's own setup decides.
+  export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
   export RCUTILS_COLORIZED_OUTPUT="${RCUTILS_COLORIZED_OUTPUT:-0}"
 }
 

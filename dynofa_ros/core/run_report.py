@@ -25,7 +25,7 @@ class Phase:
 class Timeline:
     """The recorded topics of one run, as plain lists of (time s, ...) tuples."""
 
-    stats: list = field(default_factory=list)      # (t, app, subnet_id, index, acc, inf, e2e)
+    stats: list = field(default_factory=list)  # (t, app, subnet, index, acc, inf, e2e, threads)
     counters: dict = field(default_factory=dict)   # app -> last (processed, dropped, rejected)
     subnet_commands: list = field(default_factory=list)  # (t, app, subnet_id, reason)
     dvfs_commands: list = field(default_factory=list)    # (t, domain, mode, khz, reason)
@@ -45,7 +45,7 @@ def load(bag_path):
         if kind == 'PerceptionStats':
             tl.stats.append((t, msg.app_id, msg.subnet_id, msg.subnet_index,
                              msg.expected_accuracy, msg.inference_latency_ms,
-                             msg.end_to_end_latency_ms))
+                             msg.end_to_end_latency_ms, msg.num_threads))
             tl.counters[msg.app_id] = (msg.frames_processed, msg.frames_dropped,
                                        msg.frames_rejected)
         elif kind == 'SubnetCommand':
@@ -91,6 +91,7 @@ def summarize(tl, phases):
             'mean_latency_ms': _mean([s[5] for s in stats]),
             'mean_accuracy': _mean([s[4] for s in stats]),
             'subnets': ' '.join(sorted({s[2] for s in stats})),
+            'threads': '/'.join(str(t) for t in sorted({s[7] for s in stats})) or '-',
             'switches': switches,
             'dvfs_commands': sum(1 for c in tl.dvfs_commands if start <= c[0] < end),
             'energy_j': energy,
@@ -106,12 +107,13 @@ def _mean(values):
 def format_table(rows, tl):
     """Return the summary as a fixed-width text table with the energy source underneath."""
     head = ('phase', 'target ms', 'frames', 'in target', 'latency ms', 'top-1 %', 'switches',
-            'DVFS cmds', 'energy J', 'power W')
+            'threads', 'DVFS cmds', 'energy J', 'power W')
     lines = ['  '.join(f'{h:>10}' if i else f'{h:<14}' for i, h in enumerate(head))]
     for r in rows:
         cells = (r['phase'][:14], _fmt(r['target_ms'], 0), str(r['frames']),
                  _fmt(100 * r['within_target'], 0) + '%', _fmt(r['mean_latency_ms'], 1),
-                 _fmt(r['mean_accuracy'], 2), str(r['switches']), str(r['dvfs_commands']),
+                 _fmt(r['mean_accuracy'], 2), str(r['switches']), r['threads'],
+                 str(r['dvfs_commands']),
                  _fmt(r['energy_j'], 1), _fmt(r['mean_power_w'], 2))
         lines.append('  '.join(f'{c:>10}' if i else f'{c:<14}' for i, c in enumerate(cells)))
     source = tl.power_source or 'none'
@@ -150,6 +152,13 @@ def plot(tl, phases, path, title='dynofa_ros run'):
         ax.step([s[0] - t0 for s in tl.stats], [s[3] for s in tl.stats], where='post')
         ids = sorted({(s[3], s[2], s[4]) for s in tl.stats})
         ax.set_yticks([i[0] for i in ids], [f'{i[1]} ({i[2]:.1f}%)' for i in ids], fontsize=7)
+        threads = ax.twinx()
+        threads.step([s[0] - t0 for s in tl.stats], [s[7] for s in tl.stats], where='post',
+                     color='purple', alpha=0.6, ls='--')
+        threads.set_ylabel('intra-op threads (dashed)', fontsize=8)
+        top = max(s[7] for s in tl.stats)
+        threads.set_ylim(0, top + 1)
+        threads.set_yticks(range(0, top + 2))
     ax.set_ylabel('sub-network (top-1)')
     ax = axes[2]
     domains = sorted({d for _, f in tl.frequencies for d in f})

@@ -26,9 +26,10 @@ from dynofa_ros.core import bagio, catalog as catalog_mod, run_report
 from dynofa_ros.core.paths import resolve
 from dynofa_ros.tools.sim_system import APP, executable, SimulatedSystem
 
-# One intra-op thread: with two on this 2-core machine, the contention phase stalls OpenMP
-# barriers (inference 50x slower), a task-mapping problem the manager does not solve yet.
-THREADS = 1
+# Two intra-op threads to start with; the manager may go down to one (task mapping): with two
+# on this 2-core machine, a busy process on the other core stalls OpenMP barriers (measured:
+# inference 50x slower), which the manager must notice and undo.
+THREADS = 2
 
 
 def _say(text):
@@ -39,7 +40,8 @@ def profile_catalog(out, source, checkpoint):
     """Copy the catalog next to the outputs and profile it on this machine; return its path."""
     path = os.path.join(out, 'catalog.yaml')
     shutil.copy(source, path)
-    cmd = [executable('profile'), '--catalog', path, '--threads', str(THREADS),
+    cmd = [executable('profile'), '--catalog', path, '--threads', ','.join(
+        str(t) for t in range(1, THREADS + 1)),
            '--warmup', '3', '--runs', '7', '--no-macs']
     if checkpoint:
         cmd += ['--checkpoint', checkpoint]
@@ -103,7 +105,8 @@ def main(argv=None):
     phases, fast, accurate = mission(catalog_path)
     _say(f'profiled: {fast:.0f} ms (fastest) to {accurate:.0f} ms (most accurate sub-network) '
          f'at {THREADS} thread(s), at the maximum CPU frequency')
-    system = SimulatedSystem(out, catalog_path, camera_bag, phases[0][1], checkpoint, THREADS)
+    system = SimulatedSystem(out, catalog_path, camera_bag, phases[0][1], checkpoint, THREADS,
+                             max_threads=THREADS)
     try:
         system.start()
         done = run_mission(system, phases, args.phase_s)

@@ -34,13 +34,14 @@ class SimulatedSystem:
     """Start, observe and stop the system on a fake tree; every process logs to out/logs."""
 
     def __init__(self, out, catalog, camera_bag, target_ms, checkpoint='', threads=1,
-                 loop=True, extra_params=None, record=True):
+                 loop=True, extra_params=None, record=True, max_threads=0):
         self.out = os.path.abspath(out)
         self.logs = os.path.join(self.out, 'logs')
         self.sysfs = os.path.join(self.out, 'sysfs')
         self.output_bag = os.path.join(self.out, 'output_bag')
         self.catalog, self.camera_bag, self.target_ms = catalog, camera_bag, float(target_ms)
         self.checkpoint, self.threads, self.loop = checkpoint, threads, loop
+        self.max_threads = max_threads  # > 0: the manager decides the thread count
         self.extra_params = extra_params or {}
         self.record = record
         self.procs = {}
@@ -65,7 +66,8 @@ class SimulatedSystem:
                                os.path.join(self.sysfs, CPU0, 'scaling_cur_freq')},
             'manager': {'apps': [APP], f'apps.{APP}.catalog': self.catalog,
                         f'apps.{APP}.domains': ['cpu0'], f'apps.{APP}.profile_key': '',
-                        f'apps.{APP}.latency_target_ms': self.target_ms},
+                        f'apps.{APP}.latency_target_ms': self.target_ms,
+                        f'apps.{APP}.max_threads': self.max_threads},
         }
         for node, values in self.extra_params.items():
             params.setdefault(node, {}).update(values)
