@@ -185,6 +185,23 @@ def test_up_switch_when_latency_drops_and_backoff_prevents_oscillation():
     assert len(ups) <= 10, f'{len(ups)} up-switches in 600 frames'
 
 
+def test_a_new_target_clears_the_backoff_and_the_hold_after_a_down_switch():
+    policy = make(up_frames=5)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
+    low = state.current
+    state.backoff = 16                                          # after many undone up-switches
+    assert policy._allowed(state) == tuple(range(low + 1))      # outer loop held down
+    relaxed = manager_config.apply(policy.config, {'apps.cam.latency_target_ms': 200.0})
+    policy.configure(relaxed)
+    assert state.backoff == 1 and policy._allowed(state) is None
+    policy.on_system(system(1.0, policy))
+    up = policy.step(1.0).subnets
+    assert up and up[0].subnet_index > low
+
+
 def test_parameter_change_applies_at_the_next_step():
     policy = make()
     policy.on_system(system(0.0, policy))

@@ -17,7 +17,7 @@ import math
 
 from dynofa_ros.core import catalog as catalog_mod
 from dynofa_ros.core import paths
-from dynofa_ros.core.inner_loop import AppState, inner_step, update_rate
+from dynofa_ros.core.inner_loop import AppState, inner_step, NEVER, update_rate
 from dynofa_ros.core.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.latency_model import LatencyModel
 from dynofa_ros.core.manager_config import GOVERNOR_POLICIES
@@ -84,6 +84,11 @@ class ManagerPolicy:
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True
+            if before is not None and (before.latency_target_ms, before.min_accuracy) != (
+                    target.latency_target_ms, target.min_accuracy):
+                # A new target is new information: what the inner loop learnt about which
+                # sub-networks fit (its hold after a down-switch, its backoff) no longer holds.
+                state.backoff, state.since_down, state.over, state.under = 1, NEVER, 0, 0
             self._configure_mapping(state, target)
         for app_id in set(self.apps) - set(config.apps):
             del self.apps[app_id]
