@@ -126,12 +126,16 @@ class HardwareNode(Node):
         req = DvfsRequest(msg.domain, msg.mode, msg.frequency_khz, msg.min_khz, msg.max_khz,
                           msg.governor, msg.reason)
         outcome = self.writer.apply(req)
+        previous = self.last
         self.last = outcome.message + (f' (reason: {msg.reason})' if msg.reason else '')
         if outcome.ok:
             self.counts['accepted'] += 1
             self.last_level = status.OK
             self.watchdog.feed(time.monotonic())
-            self.get_logger().info(self.last)
+            if self.last != previous:
+                self.get_logger().info(self.last)
+            else:  # the manager's keep-alive repeats its decision every few seconds
+                self.get_logger().debug(self.last)
         else:
             key = 'rejected' if outcome.message.startswith('rejected') else 'failed'
             self.counts[key] += 1
