@@ -46,6 +46,10 @@ PARAMS = (
     ParamSpec('image_topic', 'string', 'camera/image_raw',
               "camera topic (relative); with compressed: true '<image_topic>/compressed' is used"),
     ParamSpec('compressed', 'bool', False, 'subscribe to sensor_msgs/CompressedImage'),
+    ParamSpec('classification_topic', 'string', 'classification', 'Classification output'),
+    ParamSpec('stats_topic', 'string', 'perception_stats', 'PerceptionStats output'),
+    ParamSpec('subnet_command_topic', 'string', 'subnet_command', 'SubnetCommand input'),
+    ParamSpec('mapping_command_topic', 'string', 'mapping_command', 'MappingCommand input'),
     ParamSpec('qos_reliability', 'string', 'best_effort',
               "camera subscription reliability: 'best_effort' (sensor data) or 'reliable'",
               choices=('best_effort', 'reliable')),
@@ -83,8 +87,8 @@ def check(name, value):
         return f"device must be 'cpu', 'cuda' or 'cuda:N', got {value!r}"
     if name == 'app_id' and not value.strip():
         return 'app_id must not be empty'
-    if name == 'image_topic' and not _TOPIC.match(value):
-        return f'image_topic {value!r} is not a valid ROS topic name'
+    if name.endswith('_topic') and not _TOPIC.match(value):
+        return f'{name} {value!r} is not a valid ROS topic name'
     if name == 'catalog' and not value:
         return 'catalog must name a catalog file'
     if name == 'cpu_affinity' and len(set(values)) != len(values):

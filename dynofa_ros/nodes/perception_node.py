@@ -64,9 +64,9 @@ class PerceptionNode(Node):
         self._decoder, self._stats = ImageDecoder(), PerceptionStats()
 
         self._classification_pub = self.create_publisher(
-            Classification, 'classification', TELEMETRY_QOS)
+            Classification, p['classification_topic'], TELEMETRY_QOS)
         self._stats_pub = self.create_publisher(
-            PerceptionStatsMsg, 'perception_stats', TELEMETRY_QOS)
+            PerceptionStatsMsg, p['stats_topic'], TELEMETRY_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', TELEMETRY_QOS)
         self._emulation = None
         if p['dvfs_emulation.cur_freq_file']:
@@ -81,10 +81,10 @@ class PerceptionNode(Node):
         self.create_subscription(CompressedImage if compressed else Image, topic,
                                  partial(self._enqueue, decode=decode),
                                  camera_qos(p['qos_reliability'], p['qos_depth']))
-        self.create_subscription(SubnetCommand, 'subnet_command', self._on_subnet_command,
+        self.create_subscription(SubnetCommand, p['subnet_command_topic'], self._on_subnet_command,
                                  COMMAND_QOS)
-        self.create_subscription(MappingCommand, 'mapping_command', self._on_mapping_command,
-                                 COMMAND_QOS)
+        self.create_subscription(MappingCommand, p['mapping_command_topic'],
+                                 self._on_mapping_command, COMMAND_QOS)
         self.create_timer(1.0, self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
