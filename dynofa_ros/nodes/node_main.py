@@ -1,5 +1,6 @@
 """The life of a node process: start, spin until Ctrl-C or SIGTERM, clean up, exit code."""
 
+import gc
 import sys
 
 import rclpy
@@ -15,12 +16,17 @@ def run(node_class, name, startup_errors, args=None, startup_exit_code=1, cleanu
     (e.g. restoring the hardware) runs before the node is destroyed, however the spin ended.
     """
     rclpy.init(args=args)
-    node = None
+    node, reason = None, None
     try:
         try:
             node = node_class()
         except startup_errors as exc:
-            print(f'{name}: cannot start: {exc}', file=sys.stderr, flush=True)
+            reason = str(exc)
+        if reason is not None:
+            print(f'{name}: cannot start: {reason}', file=sys.stderr, flush=True)
+            # The half-built node is garbage now (the traceback is gone): destroy it while ROS
+            # is still up, not at interpreter exit after shutdown (seen: SIGSEGV, exit -11).
+            gc.collect()
             return startup_exit_code
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
