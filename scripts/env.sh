@@ -94,9 +94,10 @@ _dynofa_export_env() {
 
 _dynofa_build() {
   local repo="$1" venv="$2" src_sha stamp
-  src_sha="$(cd "$repo" && find CMakeLists.txt package.xml setup.py msg dynofa_ros launch config \
-      resource -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum |
-      cut -d' ' -f1)"
+  # The venv is an input too: the executables' shebangs name its Python.
+  src_sha="$( (cd "$repo" && echo "$venv" && find CMakeLists.txt package.xml setup.py msg dynofa_ros \
+      launch config resource -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum) |
+      sha256sum | cut -d' ' -f1)"
   stamp="$repo/install/.dynofa-build.sha256"
   [ "$(cat "$stamp" 2>/dev/null)" = "$src_sha" ] && return 0
   echo "dynofa_ros setup: colcon build" >&2
