@@ -12,6 +12,7 @@ import math
 import os
 import platform
 
+from dynofa_ros.core import yaml_file
 import yaml
 
 SUPERNETS = {
@@ -151,13 +152,7 @@ def _check_arch(raw, supernet, where):
 
 def load(path):
     """Load and validate a catalog YAML file; raise CatalogError naming the file and problem."""
-    try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
-    except OSError as exc:
-        raise CatalogError(f'cannot read catalog {path}: {exc.strerror}')
-    except yaml.YAMLError as exc:
-        raise CatalogError(f'catalog {path} is not valid YAML: {exc}')
+    raw = yaml_file.load(path, 'catalog', CatalogError)
     if not isinstance(raw, dict) or not isinstance(raw.get('subnets'), list):
         raise CatalogError(f'catalog {path}: expected a mapping with a "subnets" list')
     supernet = raw.get('supernet')

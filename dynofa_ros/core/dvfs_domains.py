@@ -7,7 +7,7 @@ the manager works with any profile the hardware node accepts.
 
 from dataclasses import dataclass
 
-import yaml
+from dynofa_ros.core import yaml_file
 
 KINDS = ('cpufreq', 'devfreq')
 
@@ -69,11 +69,5 @@ def domains_from_dict(raw, where='platform profile'):
 
 def load_domains(path):
     """Load the domains of a platform profile YAML file."""
-    try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
-    except OSError as exc:
-        raise PlatformError(f'cannot read platform profile {path}: {exc.strerror}')
-    except yaml.YAMLError as exc:
-        raise PlatformError(f'platform profile {path} is not valid YAML: {exc}')
+    raw = yaml_file.load(path, 'platform profile', PlatformError)
     return domains_from_dict(raw, f'platform profile {path}')

@@ -11,8 +11,8 @@ import glob
 import os
 import re
 
+from dynofa_ros.core import yaml_file
 from dynofa_ros.core.sysfs import check_relative, Sysfs, SysfsError
-import yaml
 
 KINDS = ('cpufreq', 'devfreq')
 SENSOR_KINDS = ('ina3221_iio', 'ina3221_hwmon', 'hwmon', 'rapl')
@@ -145,13 +145,7 @@ def _model(raw):
 
 def load_profile(path):
     """Load and validate a platform profile; raise ProfileError naming what is wrong."""
-    try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
-    except OSError as exc:
-        raise ProfileError(f'cannot read platform profile {path}: {exc.strerror}') from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f'platform profile {path} is not valid YAML: {exc}') from None
+    raw = yaml_file.load(path, 'platform profile', ProfileError)
     if not isinstance(raw, dict) or not raw.get('name'):
         raise ProfileError(f'platform profile {path}: expected a mapping with a name')
     domains = [_domain(d, i) for i, d in enumerate(raw.get('domains') or [])]

@@ -18,13 +18,12 @@ import math
 import random
 
 from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import manager_config, paths
-from dynofa_ros.core.dvfs_domains import domains_from_dict
+from dynofa_ros.core import manager_config, paths, yaml_file
+from dynofa_ros.core.dvfs_domains import domains_from_dict, PlatformError
 from dynofa_ros.core.manager_policy import ManagerPolicy
 from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.sim_governors import SimGovernor
 import numpy as np
-import yaml
 
 DEFAULT_PLATFORM = 'config/sim/xavier_nx_sim.yaml'
 
@@ -33,8 +32,8 @@ class SimPlatform:
     """The simulated board: domains (contract keys) plus the `sim` ground-truth section."""
 
     def __init__(self, path=DEFAULT_PLATFORM):
-        with open(paths.resolve(path, 'platform profile')) as f:
-            raw = yaml.safe_load(f)
+        raw = yaml_file.load(paths.resolve(path, 'platform profile'), 'platform profile',
+                             PlatformError)
         self.domains = {d.name: d for d in domains_from_dict(raw, path)}
         self.sim = raw.get('sim') or {}
         self.truth = self.sim.get('domains') or {}
