@@ -13,8 +13,9 @@ from dynofa_ros.core.sysfs import Sysfs
 from dynofa_ros.core.telemetry import Telemetry
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes import node_main
+from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 
 # name: (default, description, (min, max) or None, read-only after start)
@@ -43,11 +44,8 @@ class HardwareNode(Node):
     def __init__(self, **kwargs):
         super().__init__('hardware', **kwargs)
         for name, (default, text, span, read_only) in PARAMETERS.items():
-            desc = ParameterDescriptor(description=text, read_only=read_only)
-            if span:
-                desc.floating_point_range = [FloatingPointRange(from_value=span[0],
-                                                                to_value=span[1])]
-            self.declare_parameter(name, default, desc)
+            self.declare_parameter(name, default, node_params.descriptor(
+                text, node_params.kind_of(default), span, read_only))
         self.p = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.profile = load_profile(resolve(self.p['platform_profile'], 'platform profile'))
         self.sysfs = Sysfs(self.p['sysfs_root'])

@@ -18,30 +18,20 @@ from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnaps
 from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, PerceptionStats,
                             PowerState, SubnetCommand, SystemState)
 from dynofa_ros.nodes import node_main
+from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-TYPES = {'double': ParameterType.PARAMETER_DOUBLE, 'integer': ParameterType.PARAMETER_INTEGER,
-         'string': ParameterType.PARAMETER_STRING,
-         'string_array': ParameterType.PARAMETER_STRING_ARRAY}
 MODES = {'pin': DvfsCommand.MODE_PIN, 'governor': DvfsCommand.MODE_GOVERNOR,
          'restore': DvfsCommand.MODE_RESTORE}
 
 
 def descriptor(spec):
     """Return the ROS ParameterDescriptor of a manager_config.Param."""
-    d = ParameterDescriptor(type=TYPES[spec.kind], description=spec.description,
-                            read_only=spec.read_only)
-    if spec.kind == 'double':
-        d.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
-    elif spec.kind == 'integer':
-        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high),
-                                        step=1)]
-    return d
+    bounds = (spec.low, spec.high) if spec.kind in ('double', 'integer') else None
+    return node_params.descriptor(spec.description, spec.kind, bounds, spec.read_only)
 
 
 class ManagerNode(Node):

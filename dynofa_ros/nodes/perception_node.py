@@ -24,17 +24,13 @@ from dynofa_ros.core.perception_stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main
+from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import NameValidationException, ParameterException
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
-_TYPES = {'string': Parameter.Type.STRING, 'bool': Parameter.Type.BOOL,
-          'integer': Parameter.Type.INTEGER, 'double': Parameter.Type.DOUBLE,
-          'integer_array': Parameter.Type.INTEGER_ARRAY}
 _WARN_EVERY_S = 5.0
 # A decoded frame waiting for the worker; received is time.monotonic() at its arrival.
 Frame = namedtuple('Frame', 'rgb header received')
@@ -48,8 +44,9 @@ class PerceptionNode(Node):
         self.engine, self._worker, self._queue = None, None, LatestFrame()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         p = {spec.name: self.declare_parameter(
-            spec.name, _TYPES[spec.kind] if spec.default is None else spec.default,
-            _descriptor(spec)).value for spec in params.PARAMS}
+            spec.name, node_params.KINDS[spec.kind] if spec.default is None else spec.default,
+            node_params.descriptor(spec.description, spec.kind, spec.bounds, not spec.live,
+                                   spec.choices)).value for spec in params.PARAMS}
         self._app_id, self._top_k = p['app_id'], p['top_k']
         self._random_weights = not p['checkpoint']
         catalog = catalogs.load(paths.resolve(p['catalog'], 'catalog'))
@@ -223,18 +220,6 @@ class PerceptionNode(Node):
         if self.engine is not None:
             self.engine.close()
         return super().destroy_node()
-
-
-def _descriptor(spec):
-    descriptor = ParameterDescriptor(
-        description=spec.description, read_only=not spec.live, type=_TYPES[spec.kind].value,
-        additional_constraints=f'one of {", ".join(spec.choices)}' if spec.choices else '')
-    low, high = spec.bounds or (None, None)
-    if spec.kind == 'double' and spec.bounds:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
-    elif spec.kind == 'integer' and spec.bounds:
-        descriptor.integer_range = [IntegerRange(from_value=low, to_value=high)]
-    return descriptor
 
 
 def main(args=None):
