@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 
+from dynofa_ros.core import bringup
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -22,7 +23,7 @@ def install_prefix():
 
 def executable(name):
     """Return the path of an installed executable of lib/dynofa_ros."""
-    path = os.path.join(install_prefix(), 'lib', 'dynofa_ros', name)
+    path = bringup.executable(name, install_prefix())
     if not os.access(path, os.X_OK):
         raise FileNotFoundError(f'{path} is not installed: run scripts/test (it builds first)')
     return path

@@ -7,13 +7,11 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
                             PerceptionStats, SubnetCommand, SystemState)
+from dynofa_ros.nodes.qos import COMMAND_QOS
 import pytest
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 pytestmark = pytest.mark.integration
 
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
 ARGS = ['-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[gpu]',
         '-p', 'apps.cam.profile_key:=gpu/jetson_xavier_nx/published',
         '-p', 'apps.cam.latency_target_ms:=80.0', '-p', 'control_period_s:=0.2',

@@ -12,17 +12,15 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.labels import IMAGENET_LABELS
 from dynofa_ros.msg import Classification, MappingCommand, PerceptionStats, SubnetCommand
+from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS
 from perception_helpers import (camera_frames, image_msg, LARGE_ID, SMALL_ID,
                                 write_checkpoint, write_small_catalog)
 import pytest
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rostest_utils import NodeProcess, RosProbe
 from sensor_msgs.msg import Image
 
 pytestmark = pytest.mark.integration
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-CAMERA_QOS = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+CAMERA_QOS = camera_qos('reliable', depth=20)
 
 
 @pytest.fixture(scope='module')

@@ -55,6 +55,16 @@ def share_dir(prefix=None):
     return os.path.join(prefix, 'share', PACKAGE)
 
 
+def install_prefix():
+    """Return the install prefix this package was found in (the parent of share/)."""
+    return os.path.dirname(os.path.dirname(share_dir()))
+
+
+def executable(name, prefix=None):
+    """Return the path of an executable of lib/dynofa_ros in an install prefix."""
+    return os.path.join(prefix or install_prefix(), 'lib', PACKAGE, name)
+
+
 def default_params_file(prefix=None):
     """Return the full-system parameter file installed with the package."""
     return os.path.join(share_dir(prefix), 'config', 'system.yaml')

@@ -39,7 +39,7 @@ def _die_with_parent():
 
 def node_command(prefix, spec, params_files, namespace='', log_level='', overrides=()):
     """Return the argv that starts one node of the system."""
-    exe = os.path.join(prefix, 'lib', bringup.PACKAGE, spec.executable)
+    exe = bringup.executable(spec.executable, prefix)
     if not os.access(exe, os.X_OK):
         raise FileNotFoundError(f'{exe} is not installed (colcon build the package first)')
     cmd = [exe, '--ros-args', '-r', f'__node:={spec.name}']
@@ -158,7 +158,7 @@ def main(argv=None):
                 raise ValueError(f'{item!r}: launch arguments are NAME:=VALUE')
             values[name] = value
         specs = [bringup.parse_node_spec(t) for t in args.node] or list(bringup.SYSTEM_NODES)
-        prefix = args.prefix or os.path.dirname(os.path.dirname(bringup.share_dir()))
+        prefix = args.prefix or bringup.install_prefix()
         params = [os.path.abspath(values.pop('params_file') or
                                   bringup.default_params_file(prefix))]
         params += [os.path.abspath(p) for p in args.params]

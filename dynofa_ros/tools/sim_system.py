@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from dynofa_ros.core.bringup import executable
 import yaml
 
 APP = 'cam'
@@ -21,13 +22,6 @@ RECORDED_TOPICS = ('perception_stats', 'classification', 'subnet_command', 'dvfs
                    'system_state', 'power_state')
 CPU0 = 'sys/devices/system/cpu/cpufreq/policy0'
 _HOG = 'import time\nwhile True:\n    sum(i * i for i in range(10000))\n'
-
-
-def executable(name):
-    """Return the path of an installed dynofa_ros executable."""
-    from dynofa_ros.core.paths import package_share
-    prefix = os.path.dirname(os.path.dirname(package_share()))
-    return os.path.join(prefix, 'lib', 'dynofa_ros', name)
 
 
 class SimulatedSystem:
