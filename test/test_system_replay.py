@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core import bagio, catalog as catalog_mod, run_report
+from dynofa_ros.core import bagio, catalog as catalog_mod, paths, run_report
 from dynofa_ros.msg import DvfsCommand, PerceptionStats, SubnetCommand
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from dynofa_ros.tools.sim_system import APP, executable, SimulatedSystem
@@ -30,8 +30,7 @@ def setup(tmp_path_factory):
     corrupt = str(root / 'corrupt')
     bagio.write_camera_bag(corrupt, frames=24, rate_hz=10.0, width=320, height=240,
                            corrupt_every=3)
-    source = catalog_mod.load(catalog_mod.__file__.replace(
-        'dynofa_ros/core/catalog.py', 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'))
+    source = catalog_mod.load(paths.resolve('config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'))
     subset = catalog_mod.Catalog(source.supernet, [source.get(i) for i in SUBSET],
                                  path=str(root / 'catalog.yaml'))
     subset.save()
