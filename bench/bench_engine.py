@@ -40,8 +40,8 @@ def rss_mb():
 
 
 def load(args):
-    from dynofa_ros.core import catalog as catalog_mod
-    from dynofa_ros.core.supernet import build_supernet, load_checkpoint
+    from dynofa_ros.core.common import catalog as catalog_mod
+    from dynofa_ros.core.perception.supernet import build_supernet, load_checkpoint
     catalog = catalog_mod.load(args.catalog)
     net = build_supernet(catalog.supernet)
     if args.checkpoint:
@@ -52,10 +52,10 @@ def load(args):
 def bench_switch(args, catalog, supernet, tmp):
     import torch
     from ofa.imagenet_classification.networks import MobileNetV3
-    from dynofa_ros.core.bn_stats import collect, SupernetBnSwap
-    from dynofa_ros.core.engine import DynamicOfaEngine
-    from dynofa_ros.core.subnet_cache import SubnetCache
-    from dynofa_ros.core.supernet import apply_arch, extract
+    from dynofa_ros.core.perception.bn_stats import collect, SupernetBnSwap
+    from dynofa_ros.core.perception.engine import DynamicOfaEngine
+    from dynofa_ros.core.perception.subnet_cache import SubnetCache
+    from dynofa_ros.core.perception.supernet import apply_arch, extract
     subnets = catalog.subnets
     swap = SupernetBnSwap(supernet)
     for s in subnets:     # statistics of the right shapes (the checkpoint's, as calibrate would)
@@ -106,9 +106,9 @@ def bench_switch(args, catalog, supernet, tmp):
 
 def bench_latency(args, catalog, supernet, image):
     import torch
-    from dynofa_ros.core.engine import DynamicOfaEngine
-    from dynofa_ros.core.images import preprocess
-    from dynofa_ros.core.supernet import extract
+    from dynofa_ros.core.perception.engine import DynamicOfaEngine
+    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.perception.supernet import extract
     torch.set_num_threads(args.threads)
     print(f'\n2. steady-state latency, {args.threads} thread(s), {args.runs} interleaved runs '
           '(median ms; ratio to the static sub-network)')
@@ -162,7 +162,7 @@ def memory_child(mode, args):
     """Run in a fresh process: report the RSS growth of one way of holding the catalog."""
     import torch
     from ofa.imagenet_classification.networks import MobileNetV3   # noqa: F401 - baseline
-    from dynofa_ros.core import catalog as catalog_mod
+    from dynofa_ros.core.common import catalog as catalog_mod
     catalog = catalog_mod.load(args.catalog)
     torch.set_num_threads(1)
     base = rss_mb()
@@ -175,7 +175,7 @@ def memory_child(mode, args):
             nets[-1].load_state_dict(blob['state_dict'])
             del blob
     else:
-        from dynofa_ros.core.engine import DynamicOfaEngine
+        from dynofa_ros.core.perception.engine import DynamicOfaEngine
         budget = 4096 if mode == 'engine+cache' else 0
         engine = DynamicOfaEngine(catalog, checkpoint=args.checkpoint, logger=_quiet(),
                                   cache_budget_mb=budget)

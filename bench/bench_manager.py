@@ -10,11 +10,11 @@ import argparse
 import statistics
 import time
 
-from dynofa_ros.core import manager_config
-from dynofa_ros.core.catalog import Arch, Catalog, Subnet
-from dynofa_ros.core.dvfs_domains import Domain
-from dynofa_ros.core.manager_policy import ManagerPolicy
-from dynofa_ros.core.manager_types import FrameStats, SystemSnapshot
+from dynofa_ros.core.common.catalog import Arch, Catalog, Subnet
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.data import FrameStats, SystemSnapshot
+from dynofa_ros.core.manager.policy import ManagerPolicy
+from dynofa_ros.core.platforms.manager_domains import Domain
 
 KEY = 'gpu/bench/published'
 DOMAIN = Domain('gpu', 'devfreq', (), tuple(300000 + 40000 * i for i in range(25)))

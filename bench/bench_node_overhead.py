@@ -48,9 +48,10 @@ def main(argv=None):
     os.environ.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 50))
 
     import cv2
-    from dynofa_ros.core import catalog as catalogs, paths
-    from dynofa_ros.core.image_decode import ImageDecoder
-    from dynofa_ros.core.supernet import build_supernet
+    from dynofa_ros.core.common import catalog as catalogs
+    from dynofa_ros.core.common import paths
+    from dynofa_ros.core.perception.image_decode import ImageDecoder
+    from dynofa_ros.core.perception.supernet import build_supernet
     from dynofa_ros.msg import PerceptionStats
     from dynofa_ros.nodes.perception_node import PerceptionNode
     import rclpy

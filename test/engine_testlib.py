@@ -50,8 +50,8 @@ def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True):
     """
     import numpy as np
     import torch
-    from dynofa_ros.core.images import preprocess
-    from dynofa_ros.core.supernet import build_supernet, save_checkpoint
+    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.perception.supernet import build_supernet, save_checkpoint
     torch.manual_seed(seed)
     net = build_supernet(name)
     if calibrate:

@@ -6,7 +6,7 @@ import shutil
 import stat
 import tempfile
 
-from dynofa_ros.core import fake_sysfs
+from dynofa_ros.core.fake_hardware import fake_sysfs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 XAVIER_PROFILE = os.path.join(REPO, 'config', 'platforms', 'jetson_xavier_nx.yaml')

@@ -32,7 +32,7 @@ def write_small_catalog(folder):
 def write_checkpoint(folder):
     """Save a freshly built supernet in OFA's checkpoint format; return its path."""
     import torch
-    from dynofa_ros.core.supernet import build_supernet
+    from dynofa_ros.core.perception.supernet import build_supernet
     torch.manual_seed(0)
     net = build_supernet('ofa_mbv3_d234_e346_k357_w1.2')
     path = os.path.join(str(folder), 'supernet.pth')

@@ -6,7 +6,7 @@ import subprocess
 import threading
 import time
 
-from dynofa_ros.core import bringup
+from dynofa_ros.core.common import bringup
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node

@@ -5,7 +5,7 @@ import signal
 import subprocess
 
 import cv2
-from dynofa_ros.core import bagio
+from dynofa_ros.core.bags import camera_bags, rosbag
 import numpy as np
 import pytest
 from rostest_utils import executable
@@ -15,12 +15,12 @@ import yaml
 @pytest.fixture(scope='module')
 def camera_bag(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('bags') / 'camera')
-    bagio.write_camera_bag(path, frames=12, rate_hz=10.0, width=160, height=120)
+    camera_bags.write_camera_bag(path, frames=12, rate_hz=10.0, width=160, height=120)
     return path
 
 
 def _images(path):
-    return [m for _, _, _, m in bagio.read_messages(path, ['/camera/image_raw'])]
+    return [m for _, _, _, m in rosbag.read_messages(path, ['/camera/image_raw'])]
 
 
 def test_camera_bag_holds_distinct_real_frames(camera_bag):
@@ -40,9 +40,9 @@ def test_camera_bag_holds_distinct_real_frames(camera_bag):
 @pytest.mark.parametrize('encoding', ['bgr8', 'mono8', 'rgba8', 'bgra8'])
 def test_camera_bag_encodings_match_numpy_reference(tmp_path, encoding):
     path = str(tmp_path / encoding)
-    bagio.write_camera_bag(path, frames=1, width=32, height=24, encoding=encoding)
+    camera_bags.write_camera_bag(path, frames=1, width=32, height=24, encoding=encoding)
     msg = _images(path)[0]
-    rgb, _ = next(bagio.camera_frames(1, 32, 24))
+    rgb, _ = next(camera_bags.camera_frames(1, 32, 24))
     channels = {'bgr8': 3, 'mono8': 1, 'rgba8': 4, 'bgra8': 4}[encoding]
     assert msg.encoding == encoding and msg.step == 32 * channels
     data = np.asarray(msg.data).reshape(24, 32, channels)
@@ -58,7 +58,7 @@ def test_camera_bag_encodings_match_numpy_reference(tmp_path, encoding):
 
 def test_corrupt_bag_cycles_through_every_malformation(tmp_path):
     path = str(tmp_path / 'corrupt')
-    bagio.write_camera_bag(path, frames=8, width=32, height=24, corrupt_every=2)
+    camera_bags.write_camera_bag(path, frames=8, width=32, height=24, corrupt_every=2)
     images = _images(path)
     bad = images[1::2]
     assert bad[0].step == 32 * 3 and len(bad[0].data) == 32 * 24 * 3 // 3  # truncated
@@ -90,7 +90,7 @@ def test_record_what_replay_and_a_custom_publisher_send(camera_bag, tmp_path, no
     assert 'published 12 messages' in play.stdout
     assert recorder.stop(signal.SIGINT) == 0, recorder.output()
 
-    counts = bagio.topic_counts(out)
+    counts = rosbag.topic_counts(out)
     assert counts['/camera/image_raw'] == ('sensor_msgs/msg/Image', 12)
     assert counts['/subnet_command'][0] == 'dynofa_ros/msg/SubnetCommand'
     assert counts['/subnet_command'][1] >= 1
@@ -98,10 +98,10 @@ def test_record_what_replay_and_a_custom_publisher_send(camera_bag, tmp_path, no
     for sent, got in zip(_images(camera_bag), recorded):
         np.testing.assert_array_equal(np.asarray(sent.data), np.asarray(got.data))
         assert got.header.stamp.sec > sent.header.stamp.sec  # restamped at replay time
-    times = [t for _, _, t, _ in bagio.read_messages(out, ['/camera/image_raw'])]
+    times = [t for _, _, t, _ in rosbag.read_messages(out, ['/camera/image_raw'])]
     span = (times[-1] - times[0]) / 1e9
     assert 0.2 < span < 1.2, f'11 frame periods of 0.1 s at rate 2 took {span:.2f} s'
-    commands = [m for _, _, _, m in bagio.read_messages(out, ['/subnet_command'])]
+    commands = [m for _, _, _, m in rosbag.read_messages(out, ['/subnet_command'])]
     assert commands[0].subnet_id == 'n7_2' and commands[0].reason == 'test'
     info = subprocess.run([executable('bag'), 'info', out], capture_output=True, text=True)
     assert '/subnet_command  [dynofa_ros/msg/SubnetCommand]' in info.stdout

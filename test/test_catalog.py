@@ -4,8 +4,8 @@ import glob
 import math
 import os
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core.catalog import CatalogError
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common.catalog import CatalogError
 import engine_testlib as lib
 import pytest
 import yaml

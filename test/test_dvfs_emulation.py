@@ -1,7 +1,7 @@
 """Simulated hardware: the fake tree's frequency becomes a latency factor."""
 
-from dynofa_ros.core import fake_sysfs
-from dynofa_ros.core.dvfs_emulation import DvfsEmulation
+from dynofa_ros.core.fake_hardware import fake_sysfs
+from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
 import pytest
 
 

@@ -2,9 +2,9 @@
 
 import logging
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core.engine import DynamicOfaEngine, EngineError
-from dynofa_ros.core.supernet import build_supernet, extract, load_checkpoint
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
+from dynofa_ros.core.perception.supernet import build_supernet, extract, load_checkpoint
 import engine_testlib as lib
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def test_checkpoint_round_trip_gives_identical_weights_and_outputs(setup):
         result = engine.infer(image)
         assert not engine.random_weights
         static = extract(reference, catalog.get('small').arch)
-        from dynofa_ros.core.images import preprocess
+        from dynofa_ros.core.perception.preprocess import preprocess
         with torch.no_grad():
             logits = static(torch.from_numpy(preprocess(image, 128)))
         torch.testing.assert_close(torch.from_numpy(result.probs),

@@ -3,9 +3,9 @@
 import os
 import threading
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import labels
-from dynofa_ros.core.engine import DynamicOfaEngine, MappingError
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.perception import labels
+from dynofa_ros.core.perception.engine import DynamicOfaEngine, MappingError
 import engine_testlib as lib
 import numpy as np
 import pytest

@@ -32,7 +32,7 @@ def test_install_space_holds_executables_launch_and_config():
 
 def test_messages_import_from_install_space_and_repository_root(tmp_path):
     code = ('from dynofa_ros.msg import ' + ', '.join(MESSAGES) + '\n'
-            'import dynofa_ros.core.catalog, dynofa_ros.msg\n'
+            'import dynofa_ros.core.common.catalog, dynofa_ros.msg\n'
             'print(SubnetCommand().subnet_index, dynofa_ros.msg.__file__)')
     from_install = _python(code, cwd=str(tmp_path))
     assert from_install.returncode == 0, from_install.stderr
@@ -40,7 +40,7 @@ def test_messages_import_from_install_space_and_repository_root(tmp_path):
     from_repo = _python(code, cwd=REPO)
     assert from_repo.returncode == 0, from_repo.stderr
     # From the repository root the hand-written modules come from the source tree.
-    where = _python('import dynofa_ros.core.catalog as c; print(c.__file__)', cwd=REPO)
+    where = _python('import dynofa_ros.core.common.catalog as c; print(c.__file__)', cwd=REPO)
     assert where.stdout.strip().startswith(os.path.join(REPO, 'dynofa_ros'))
 
 

@@ -3,11 +3,12 @@
 import errno
 import os
 
-from dynofa_ros.core.dvfs import (DvfsRequest, DvfsWriter, limit_writes, MODE_GOVERNOR, MODE_PIN,
-                                  MODE_RANGE, MODE_RESTORE, Watchdog)
-from dynofa_ros.core.fake_sysfs import build, CPU_DIR, GPU_DIR
-from dynofa_ros.core.platform_profile import load_profile, probe_domains
-from dynofa_ros.core.sysfs import Sysfs
+from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
+from dynofa_ros.core.hardware.dvfs_writer import (DvfsRequest, DvfsWriter, limit_writes,
+                                                  MODE_GOVERNOR, MODE_PIN, MODE_RANGE,
+                                                  MODE_RESTORE, Watchdog)
+from dynofa_ros.core.hardware.sysfs import Sysfs
+from dynofa_ros.core.platforms.profiles import load_profile, probe_domains
 from hardware_test_utils import (GENERIC_PROFILE, remove_tree, run_without_write_permission,
                                  snapshot, world_readable_tree, XAVIER_PROFILE)
 import pytest

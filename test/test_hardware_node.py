@@ -6,7 +6,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.fake_sysfs import build, CPU_DIR, GPU_DIR
+from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
 from hardware_test_utils import (deny_writes, remove_tree, snapshot, world_readable_tree,

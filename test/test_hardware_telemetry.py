@@ -5,15 +5,18 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from dynofa_ros.core import fake_sysfs
-from dynofa_ros.core.fake_sysfs import build, CPU_DIR, GPU_DIR, INA_HWMON_DIR, INA_IIO_DIR
-from dynofa_ros.core.hardware_status import domain_status, parse_available
-from dynofa_ros.core.platform_profile import load_profile, probe_domains, ProfileError
-from dynofa_ros.core.power import EnergyCounter, estimate, find_sensor
-from dynofa_ros.core.sysfs import Sysfs, SysfsError
-from dynofa_ros.core.telemetry import Telemetry
+from dynofa_ros.core.fake_hardware import fake_sysfs
+from dynofa_ros.core.fake_hardware.fake_sysfs import (build, CPU_DIR, GPU_DIR, INA_HWMON_DIR,
+                                                      INA_IIO_DIR)
+from dynofa_ros.core.hardware.power_sensors import EnergyCounter, estimate, find_sensor
+from dynofa_ros.core.hardware.status import domain_status, parse_available
+from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.hardware.telemetry import Telemetry
+from dynofa_ros.core.platforms.profiles import load_profile, probe_domains, ProfileError
 from hardware_test_utils import GENERIC_PROFILE, REPO, XAVIER_PROFILE
 import pytest
+
+FAKE_SYSFS = 'dynofa_ros.core.fake_hardware.fake_sysfs'
 
 
 def telemetry_for(root, profile_path):
@@ -177,14 +180,14 @@ def test_symlink_escaping_the_root_is_refused(tmp_path):
 def test_fake_sysfs_cli_builds_a_usable_tree(tmp_path):
     root = tmp_path / 'fake'
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    out = subprocess.run([sys.executable, '-m', 'dynofa_ros.core.fake_sysfs', '--platform',
-                          'jetson_xavier_nx', '--ina', 'hwmon', '--root', str(root)],
+    out = subprocess.run([sys.executable, '-m', FAKE_SYSFS, '--platform', 'jetson_xavier_nx',
+                          '--ina', 'hwmon', '--root', str(root)],
                          capture_output=True, text=True, env=env, check=True).stdout
     assert f'sysfs_root:={root}' in out
     domains, problems = probe_domains(load_profile(XAVIER_PROFILE), Sysfs(str(root)))
     assert problems == [] and len(domains) == 4 and all(d.writable for d in domains)
-    again = subprocess.run([sys.executable, '-m', 'dynofa_ros.core.fake_sysfs', '--root',
-                            str(root)], capture_output=True, text=True, env=env)
+    again = subprocess.run([sys.executable, '-m', FAKE_SYSFS, '--root', str(root)],
+                           capture_output=True, text=True, env=env)
     assert again.returncode == 2 and 'not empty' in again.stderr
 
 

@@ -9,7 +9,7 @@ import math
 import subprocess
 import time
 
-from dynofa_ros.core import msg_dict
+from dynofa_ros.core.common import msg_dict
 import pytest
 from rostest_utils import executable
 import yaml

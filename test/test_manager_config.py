@@ -1,8 +1,9 @@
 """Validation of the manager's parameters and of its platform-profile reader (no ROS)."""
 
-from dynofa_ros.core import manager_config
-from dynofa_ros.core.dvfs_domains import domains_from_dict, load_domains, PlatformError
-from dynofa_ros.core.manager_policy import load_catalog
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.policy import load_catalog
+from dynofa_ros.core.platforms.manager_domains import (domains_from_dict, load_domains,
+                                                       PlatformError)
 import pytest
 
 DOMAINS = {'cpu0', 'gpu'}

@@ -4,13 +4,13 @@ import copy
 import math
 import random
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import manager_config
-from dynofa_ros.core.dvfs_domains import Domain
-from dynofa_ros.core.latency_model import LatencyModel
-from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
-from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
-from dynofa_ros.core.power_model import PowerModel
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.core.manager.latency_model import LatencyModel
+from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
+from dynofa_ros.core.platforms.manager_domains import Domain
+from dynofa_ros.core.platforms.power_law import PowerModel
 import pytest
 
 GPU = Domain('gpu', 'devfreq', (), (114750, 306000, 510000, 701250, 905250, 1109250))

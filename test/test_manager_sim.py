@@ -2,11 +2,11 @@
 
 import os
 
-from dynofa_ros.core.dvfs_domains import Domain
-from dynofa_ros.core.joint_search import AppInput, DomainSearch
-from dynofa_ros.core.sim import metrics, Simulator
-from dynofa_ros.core.sim_governors import SimGovernor
-from dynofa_ros.core.sim_scenarios import SCENARIOS
+from dynofa_ros.core.evaluation.governors import SimGovernor
+from dynofa_ros.core.evaluation.scenarios import SCENARIOS
+from dynofa_ros.core.evaluation.simulator import metrics, Simulator
+from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.platforms.manager_domains import Domain
 from dynofa_ros.tools import evaluate
 import numpy as np
 

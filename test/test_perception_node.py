@@ -10,7 +10,7 @@ diagnostics report of having handled them before the next frame is sent.
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.labels import IMAGENET_LABELS
+from dynofa_ros.core.perception.labels import IMAGENET_LABELS
 from dynofa_ros.msg import Classification, MappingCommand, PerceptionStats, SubnetCommand
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS
 from perception_helpers import (camera_frames, image_msg, LARGE_ID, SMALL_ID,

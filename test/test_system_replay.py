@@ -9,10 +9,13 @@ import subprocess
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core import bagio, catalog as catalog_mod, paths, run_report
+from dynofa_ros.core.bags import camera_bags, rosbag
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.evaluation import run_report
+from dynofa_ros.harness.simulated_system import APP, executable, SimulatedSystem
 from dynofa_ros.msg import DvfsCommand, PerceptionStats, SubnetCommand
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
-from dynofa_ros.tools.sim_system import APP, executable, SimulatedSystem
 import pytest
 import yaml
 
@@ -26,10 +29,10 @@ def setup(tmp_path_factory):
     """Camera bags and a 3-entry catalog profiled on this machine (1 thread)."""
     root = tmp_path_factory.mktemp('replay')
     camera = str(root / 'camera')
-    bagio.write_camera_bag(camera, frames=40, rate_hz=10.0, width=320, height=240)
+    camera_bags.write_camera_bag(camera, frames=40, rate_hz=10.0, width=320, height=240)
     corrupt = str(root / 'corrupt')
-    bagio.write_camera_bag(corrupt, frames=24, rate_hz=10.0, width=320, height=240,
-                           corrupt_every=3)
+    camera_bags.write_camera_bag(corrupt, frames=24, rate_hz=10.0, width=320, height=240,
+                                 corrupt_every=3)
     source = catalog_mod.load(paths.resolve('config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'))
     subset = catalog_mod.Catalog(source.supernet, [source.get(i) for i in SUBSET],
                                  path=str(root / 'catalog.yaml'))
@@ -97,7 +100,7 @@ def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
     assert ros_probe.get_parameters('manager', [TARGET]) == [float(relaxed)]
 
     assert sim.stop_recording() == 0
-    counts = bagio.topic_counts(sim.output_bag)
+    counts = rosbag.topic_counts(sim.output_bag)
     for topic, msgtype in (('/classification', 'Classification'),
                            ('/perception_stats', 'PerceptionStats'),
                            ('/system_state', 'SystemState'), ('/power_state', 'PowerState'),

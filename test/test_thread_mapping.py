@@ -3,12 +3,12 @@
 import copy
 import random
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import manager_config
-from dynofa_ros.core.latency_model import LatencyModel
-from dynofa_ros.core.manager_policy import load_catalog
-from dynofa_ros.core.manager_types import FrameStats, SystemSnapshot
-from dynofa_ros.core.thread_mapping import MAX_PROBE_S, ThreadController
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.data import FrameStats, SystemSnapshot
+from dynofa_ros.core.manager.latency_model import LatencyModel
+from dynofa_ros.core.manager.policy import load_catalog
+from dynofa_ros.core.manager.thread_controller import MAX_PROBE_S, ThreadController
 import pytest
 from test_manager_policy import CPU, GPU, make
 

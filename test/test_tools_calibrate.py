@@ -2,9 +2,9 @@
 
 import os
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core.bn_stats import BnStatsFile
-from dynofa_ros.core.engine import DynamicOfaEngine
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.perception.bn_stats import BnStatsFile
+from dynofa_ros.core.perception.engine import DynamicOfaEngine
 from dynofa_ros.tools import calibrate
 import engine_testlib as lib
 import pytest

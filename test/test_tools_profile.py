@@ -2,8 +2,8 @@
 
 import subprocess
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core.catalog import profile_key
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common.catalog import profile_key
 from dynofa_ros.tools import profile
 import engine_testlib as lib
 import pytest

@@ -4,13 +4,13 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from dynofa_ros.core import hardware_status as status
-from dynofa_ros.core.dvfs import DvfsRequest, DvfsWriter, Watchdog
-from dynofa_ros.core.paths import resolve
-from dynofa_ros.core.platform_profile import GOVERNOR_RE, load_profile, probe_domains
-from dynofa_ros.core.power import EnergyCounter, find_sensor
-from dynofa_ros.core.sysfs import Sysfs
-from dynofa_ros.core.telemetry import Telemetry
+from dynofa_ros.core.common.paths import resolve
+from dynofa_ros.core.hardware import status as status
+from dynofa_ros.core.hardware.dvfs_writer import DvfsRequest, DvfsWriter, Watchdog
+from dynofa_ros.core.hardware.power_sensors import EnergyCounter, find_sensor
+from dynofa_ros.core.hardware.sysfs import Sysfs
+from dynofa_ros.core.hardware.telemetry import Telemetry
+from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile, probe_domains
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params

@@ -1,7 +1,7 @@
 """
 The runtime manager node: telemetry in, SubnetCommand / DvfsCommand out, targets as parameters.
 
-All decisions are made by dynofa_ros.core.manager_policy; this node converts messages and
+All decisions are made by dynofa_ros.core.manager.policy; this node converts messages and
 parameters. Parameter changes are validated at once (refused with a reason) and applied at the
 next control step; a MissionTarget sets the same parameters.
 """
@@ -10,11 +10,12 @@ import math
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from dynofa_ros.core import manager_config, paths
-from dynofa_ros.core.catalog import CatalogError
-from dynofa_ros.core.dvfs_domains import load_domains, PlatformError
-from dynofa_ros.core.manager_policy import load_catalog, ManagerPolicy
-from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.common.catalog import CatalogError
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
+from dynofa_ros.core.platforms.manager_domains import load_domains, PlatformError
 from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, PerceptionStats,
                             PowerState, SubnetCommand, SystemState)
 from dynofa_ros.nodes import node_main

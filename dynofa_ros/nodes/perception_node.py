@@ -14,13 +14,15 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from dynofa_ros.core import catalog as catalogs, paths, perception_params as params
-from dynofa_ros.core.dvfs_emulation import DvfsEmulation
-from dynofa_ros.core.engine import DynamicOfaEngine, EngineError
-from dynofa_ros.core.image_decode import ImageDecoder, ImageRejected
-from dynofa_ros.core.labels import top_k
-from dynofa_ros.core.latest_frame import LatestFrame
-from dynofa_ros.core.perception_stats import health, PerceptionStats
+from dynofa_ros.core.common import catalog as catalogs
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
+from dynofa_ros.core.perception import params as params
+from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
+from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
+from dynofa_ros.core.perception.labels import top_k
+from dynofa_ros.core.perception.latest_frame import LatestFrame
+from dynofa_ros.core.perception.stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main

@@ -18,7 +18,8 @@ import os
 import sys
 import time
 
-from dynofa_ros.core import bagio, msg_dict
+from dynofa_ros.core.bags import rosbag
+from dynofa_ros.core.common import msg_dict
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -42,8 +43,8 @@ class Recorder(Node):
 
     def __init__(self, path, topics, storage='mcap'):
         super().__init__('dynofa_bag_recorder')
-        self.store = bagio.typestore()
-        self.writer = bagio.open_writer(path, storage)
+        self.store = rosbag.typestore()
+        self.writer = rosbag.open_writer(path, storage)
         self.wanted = {self.resolve_topic_name(t) for t in topics}
         self.connections = {}
         self.counts = {}
@@ -102,7 +103,7 @@ class Player(Node):
 
     def wait_for_subscribers(self, timeout):
         """Create every publisher, then wait until each has a subscriber (or timeout)."""
-        for topic, (msgtype, _) in bagio.topic_counts(self.path).items():
+        for topic, (msgtype, _) in rosbag.topic_counts(self.path).items():
             if self.topics is None or topic in self.topics or topic.lstrip('/') in self.topics:
                 self._publisher(topic, msgtype)
         deadline = time.monotonic() + timeout
@@ -116,7 +117,7 @@ class Player(Node):
         """Publish the bag (again and again with loop); return the number of messages sent."""
         while rclpy.ok(context=self.context):
             start_wall, first = time.monotonic(), None
-            with bagio.Reader(self.path) as reader:
+            with rosbag.Reader(self.path) as reader:
                 conns = [c for c in reader.connections if self.topics is None
                          or c.topic in self.topics or c.topic.lstrip('/') in self.topics]
                 for conn, stamp, raw in reader.messages(connections=conns):
@@ -144,10 +145,10 @@ def _spin_until(node, stop):
 
 
 def _info(path, out):
-    counts = bagio.topic_counts(path)
-    with bagio.Reader(path) as reader:
+    counts = rosbag.topic_counts(path)
+    with rosbag.Reader(path) as reader:
         duration = reader.duration / 1e9 if reader.message_count else 0.0
-        out.write(f'bag: {path}\nstorage: {bagio.storage_id(path)}\n'
+        out.write(f'bag: {path}\nstorage: {rosbag.storage_id(path)}\n'
                   f'messages: {reader.message_count}\nduration: {duration:.3f} s\n')
     for topic, (msgtype, count) in sorted(counts.items()):
         out.write(f'  {topic}  [{msgtype}]  {count}\n')

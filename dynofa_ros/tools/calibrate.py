@@ -42,7 +42,7 @@ def main(argv=None):
 
 def read_images(folder, max_images):
     """Decode the folder's images as RGB; ToolError if none can be used."""
-    from dynofa_ros.core.images import list_images, read_rgb
+    from dynofa_ros.core.perception.preprocess import list_images, read_rgb
     try:
         files = list_images(folder, max_images)
     except FileNotFoundError as exc:
@@ -62,7 +62,7 @@ def batches(images, resolution, batch_size, bar):
     """Yield preprocessed N x 3 x r x r tensors, advancing the progress bar per batch."""
     import numpy as np
     import torch
-    from dynofa_ros.core.images import preprocess
+    from dynofa_ros.core.perception.preprocess import preprocess
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         yield torch.from_numpy(np.concatenate([preprocess(im, resolution) for im in chunk]))
@@ -71,8 +71,8 @@ def batches(images, resolution, batch_size, bar):
 
 def run(args):
     from tqdm import tqdm
-    from dynofa_ros.core.bn_stats import BnStatsFile, calibrate
-    from dynofa_ros.core.supernet import EngineError
+    from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
+    from dynofa_ros.core.perception.supernet import EngineError
     catalog = common.load_catalog(args.catalog)
     subnets = common.select(catalog, args.subnets)
     images = read_images(args.images, args.max_images)

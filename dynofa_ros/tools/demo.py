@@ -4,8 +4,8 @@ The demo: the whole system on a recorded camera bag, with a scripted mission.
     demo [--out out/demo] [--checkpoint ofa_w12.pth] [--phase-s 18]
 
 1. generates a camera bag from scikit-image's photos and profiles the catalog on this machine;
-2. starts the system on a fake Jetson Xavier NX sysfs tree (tools/sim_system.py): the hardware
-   node writes the fake tree, a process plays its kernel, and the perception node's
+2. starts the system on a fake Jetson Xavier NX sysfs tree (harness/simulated_system.py): the
+   hardware node writes the fake tree, a process plays its kernel, and the perception node's
    simulated-hardware mode makes the CPU frequency stretch inference as on a board; power is the
    hardware node's model estimate (there is no sensor in a fake tree);
 3. runs the mission through the manager's parameter service: a relaxed latency target, a tight
@@ -22,9 +22,11 @@ import subprocess
 import sys
 import time
 
-from dynofa_ros.core import bagio, catalog as catalog_mod, run_report
-from dynofa_ros.core.paths import resolve
-from dynofa_ros.tools.sim_system import APP, executable, SimulatedSystem
+from dynofa_ros.core.bags import camera_bags
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common.paths import resolve
+from dynofa_ros.core.evaluation import run_report, timeline_plot
+from dynofa_ros.harness.simulated_system import APP, executable, SimulatedSystem
 
 # Two intra-op threads to start with; the manager may go down to one (task mapping): with two
 # on this 2-core machine, a busy process on the other core stalls OpenMP barriers (measured:
@@ -100,7 +102,7 @@ def main(argv=None):
     os.makedirs(out)
     camera_bag = os.path.join(out, 'camera_bag')
     _say(f'generating the camera bag ({args.frames} frames, 640x480, 10 Hz)')
-    bagio.write_camera_bag(camera_bag, frames=args.frames, rate_hz=10.0)
+    camera_bags.write_camera_bag(camera_bag, frames=args.frames, rate_hz=10.0)
     catalog_path = profile_catalog(out, catalog_src, checkpoint)
     phases, fast, accurate = mission(catalog_path)
     _say(f'profiled: {fast:.0f} ms (fastest) to {accurate:.0f} ms (most accurate sub-network) '
@@ -159,8 +161,8 @@ def report(system, phases, code):
     rows = run_report.summarize(tl, phases)
     table = run_report.format_table(rows, tl)
     png = os.path.join(system.out, 'timeline.png')
-    run_report.plot(tl, phases, png,
-                    title='dynofa_ros demo: real inference, simulated Xavier NX DVFS')
+    timeline_plot.plot(tl, phases, png,
+                       title='dynofa_ros demo: real inference, simulated Xavier NX DVFS')
     with open(os.path.join(system.out, 'summary.txt'), 'w') as f:
         f.write(table + '\n')
     print('\n' + table + '\n')

@@ -3,8 +3,8 @@
 import argparse
 import sys
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import paths
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common import paths
 
 DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'
 EXIT_BAD_INPUT = 2
@@ -62,7 +62,7 @@ def select(catalog, ids):
 
 def load_supernet(catalog, checkpoint, warn):
     """Build the catalog's supernet and load the checkpoint; ToolError if it cannot be used."""
-    from dynofa_ros.core.supernet import build_supernet, EngineError, load_checkpoint
+    from dynofa_ros.core.perception.supernet import build_supernet, EngineError, load_checkpoint
     net = build_supernet(catalog.supernet)
     if not checkpoint:
         warn(f'no --checkpoint: {catalog.supernet} has RANDOM WEIGHTS')

@@ -1,7 +1,7 @@
 """
 Evaluate the manager's policies on the simulated platform: a table per scenario and PNG timelines.
 
-Every number is SIMULATED (dynofa_ros/core/sim.py), not measured on a board.
+Every number is SIMULATED (dynofa_ros/core/evaluation/simulator.py), not measured on a board.
 Example: `evaluate --out /tmp/eval` or `evaluate --scenario two_models --duration 10`.
 """
 
@@ -9,9 +9,9 @@ import argparse
 import os
 import sys
 
-from dynofa_ros.core.manager_config import POLICIES
-from dynofa_ros.core.sim import DEFAULT_PLATFORM, metrics, SimPlatform, Simulator
-from dynofa_ros.core.sim_scenarios import SCENARIOS
+from dynofa_ros.core.evaluation.scenarios import SCENARIOS
+from dynofa_ros.core.evaluation.simulator import DEFAULT_PLATFORM, metrics, SimPlatform, Simulator
+from dynofa_ros.core.manager.config import POLICIES
 
 COLUMNS = (('policy', '{}'), ('energy_j', '{:.1f}'), ('frames', '{}'),
            ('mj_per_frame', '{:.0f}'), ('vs_schedutil', '{}'), ('mean_ms', '{:.1f}'),
@@ -97,7 +97,7 @@ def main(argv=None):
     policies = args.policy or list(POLICIES)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    report = ['SIMULATED results (dynofa_ros/core/sim.py on '
+    report = ['SIMULATED results (dynofa_ros/core/evaluation/simulator.py on '
               f'{os.path.basename(args.platform)}, seed {args.seed}); not measured on hardware.']
     for name in args.scenario or sorted(SCENARIOS):
         scenario = SCENARIOS[name]

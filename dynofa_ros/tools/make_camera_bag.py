@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from dynofa_ros.core import bagio
+from dynofa_ros.core.bags import camera_bags
 from tqdm import tqdm
 
 
@@ -36,7 +36,7 @@ def main(argv=None):
                         default='rgb8')
     parser.add_argument('--corrupt-every', type=int, default=0, metavar='N',
                         help='replace every N-th frame by a malformed one '
-                             f'({", ".join(bagio.CORRUPTIONS)}, in turn)')
+                             f'({", ".join(camera_bags.CORRUPTIONS)}, in turn)')
     parser.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap')
     args = parser.parse_args(argv)
     if os.path.exists(args.output):
@@ -45,10 +45,10 @@ def main(argv=None):
     try:
         with tqdm(total=args.frames, desc='camera bag', unit='frame',
                   disable=not sys.stderr.isatty()) as bar:
-            bagio.write_camera_bag(args.output, args.frames, args.rate, *args.size,
-                                   topic=args.topic, encoding=args.encoding,
-                                   corrupt_every=args.corrupt_every, storage=args.storage,
-                                   progress=bar.update)
+            camera_bags.write_camera_bag(args.output, args.frames, args.rate, *args.size,
+                                         topic=args.topic, encoding=args.encoding,
+                                         corrupt_every=args.corrupt_every, storage=args.storage,
+                                         progress=bar.update)
     except ValueError as exc:
         print(f'make_camera_bag: {exc}', file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 
-from dynofa_ros.core.catalog import profile_key
+from dynofa_ros.core.common.catalog import profile_key
 from dynofa_ros.tools import engine_tool_args as common
 
 
@@ -66,8 +66,8 @@ def main(argv=None):
 def run(args):
     import torch
     from tqdm import tqdm
-    from dynofa_ros.core import mapping
-    from dynofa_ros.core.supernet import count_macs, extract
+    from dynofa_ros.core.perception import placement as mapping
+    from dynofa_ros.core.perception.supernet import count_macs, extract
     try:
         device = mapping.validate(args.device, 0, ()).device
     except ValueError as exc:

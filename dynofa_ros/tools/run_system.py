@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from dynofa_ros.core import bringup
+from dynofa_ros.core.common import bringup
 
 _PR_SET_PDEATHSIG = 1
 

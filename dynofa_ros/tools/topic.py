@@ -14,7 +14,7 @@ the system's command topics; `echo` asks for reliable, volatile QoS, which match
 import argparse
 import sys
 
-from dynofa_ros.core import msg_dict
+from dynofa_ros.core.common import msg_dict
 from dynofa_ros.nodes.qos import COMMAND_QOS, SENSOR_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy

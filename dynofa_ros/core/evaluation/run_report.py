@@ -1,14 +1,15 @@
 """
-What a recorded run shows: read the output bag, summarise it as a table, draw its timeline.
+What a recorded run shows: read the output bag and summarise it as a table per phase.
 
-Used by the demo and the replay tests. The mission (latency target per time span, named phases)
-comes from the caller, because the targets live in the manager's parameters, not on a topic.
+Used by the demo and the replay tests (`timeline_plot` draws the timeline). The mission (latency
+target per time span, named phases) comes from the caller, because the targets live in the
+manager's parameters, not on a topic.
 """
 
 from dataclasses import dataclass, field
 import math
 
-from dynofa_ros.core import bagio
+from dynofa_ros.core.bags import rosbag
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Timeline:
 def load(bag_path):
     """Read an output bag recorded from the running system into a Timeline."""
     tl = Timeline()
-    for topic, msgtype, stamp, msg in bagio.read_messages(bag_path):
+    for topic, msgtype, stamp, msg in rosbag.read_messages(bag_path):
         t = stamp / 1e9
         kind = msgtype.rsplit('/', 1)[-1]
         if kind == 'PerceptionStats':
@@ -127,60 +128,3 @@ def format_table(rows, tl):
 def _fmt(value, digits):
     return '-' if value is None or (isinstance(value, float) and math.isnan(value)) \
         else f'{value:.{digits}f}'
-
-
-def plot(tl, phases, path, title='dynofa_ros run'):
-    """Write a PNG timeline: target vs measured latency, sub-network, frequencies, power."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    t0 = phases[0].start if phases else (tl.stats[0][0] if tl.stats else 0.0)
-    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True)
-    ax = axes[0]
-    if tl.stats:
-        ax.plot([s[0] - t0 for s in tl.stats], [s[5] for s in tl.stats], '.', ms=3,
-                label='inference latency (measured)')
-        ax.plot([s[0] - t0 for s in tl.stats], [s[6] for s in tl.stats], '.', ms=2, alpha=0.4,
-                label='end-to-end latency')
-    for p in phases:
-        ax.hlines(p.target_ms, p.start - t0, p.end - t0, colors='red', lw=2)
-    ax.plot([], [], color='red', lw=2, label='target')
-    ax.set_ylabel('latency (ms)')
-    ax.legend(loc='upper right', fontsize=8)
-    ax = axes[1]
-    if tl.stats:
-        ax.step([s[0] - t0 for s in tl.stats], [s[3] for s in tl.stats], where='post')
-        ids = sorted({(s[3], s[2], s[4]) for s in tl.stats})
-        ax.set_yticks([i[0] for i in ids], [f'{i[1]} ({i[2]:.1f}%)' for i in ids], fontsize=7)
-        threads = ax.twinx()
-        threads.step([s[0] - t0 for s in tl.stats], [s[7] for s in tl.stats], where='post',
-                     color='purple', alpha=0.6, ls='--')
-        threads.set_ylabel('intra-op threads (dashed)', fontsize=8)
-        top = max(s[7] for s in tl.stats)
-        threads.set_ylim(0, top + 1)
-        threads.set_yticks(range(0, top + 2))
-    ax.set_ylabel('sub-network (top-1)')
-    ax = axes[2]
-    domains = sorted({d for _, f in tl.frequencies for d in f})
-    for d in domains:
-        ax.step([t - t0 for t, f in tl.frequencies if d in f],
-                [f[d] / 1000 for _, f in tl.frequencies if d in f], where='post', label=d)
-    ax.set_ylabel('frequency (MHz)')
-    if domains:
-        ax.legend(loc='upper right', fontsize=8, ncol=len(domains))
-    ax = axes[3]
-    ax.plot([p[0] - t0 for p in tl.power], [p[1] for p in tl.power])
-    kind = 'measured' if tl.power_measured else 'estimated'
-    ax.set_ylabel(f'power (W, {kind})')
-    ax.set_xlabel('time (s)')
-    for axis in axes:
-        for i, p in enumerate(phases):
-            if i % 2:
-                axis.axvspan(p.start - t0, p.end - t0, color='grey', alpha=0.08)
-    for p in phases:
-        axes[0].annotate(p.name, (p.start - t0, 1.0), xycoords=('data', 'axes fraction'),
-                         fontsize=8, va='top')
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from dynofa_ros.core.bringup import executable
+from dynofa_ros.core.common.bringup import executable
 import yaml
 
 APP = 'cam'
@@ -69,7 +69,8 @@ class SimulatedSystem:
 
     def start(self, timeout=30.0):
         """Start the fake kernel, the nodes, the recorder and the player."""
-        self._start('fake_kernel', [sys.executable, '-m', 'dynofa_ros.core.fake_sysfs',
+        self._start('fake_kernel', [sys.executable, '-m',
+                                    'dynofa_ros.core.fake_hardware.fake_sysfs',
                                     '--platform', 'jetson_xavier_nx', '--root', self.sysfs,
                                     '--ina', 'none', '--follow', '0.1'])
         deadline = time.monotonic() + timeout

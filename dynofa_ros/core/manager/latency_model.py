@@ -12,7 +12,7 @@ slowdown accounts for other managed applications sharing the domain (see manager
 
 import math
 
-from dynofa_ros.core import catalog as catalog_mod
+from dynofa_ros.core.common import catalog as catalog_mod
 import numpy as np
 
 RATIO_LIMITS = (0.05, 20.0)

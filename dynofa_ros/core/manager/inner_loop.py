@@ -11,7 +11,7 @@ frames halve it again. Together with the band gap this keeps a noisy latency fro
 from dataclasses import dataclass
 import math
 
-from dynofa_ros.core.latency_model import LatencyModel
+from dynofa_ros.core.manager.latency_model import LatencyModel
 import numpy as np
 
 MAX_BACKOFF = 16

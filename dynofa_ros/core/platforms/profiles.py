@@ -11,8 +11,8 @@ import glob
 import os
 import re
 
-from dynofa_ros.core import yaml_file
-from dynofa_ros.core.sysfs import check_relative, Sysfs, SysfsError
+from dynofa_ros.core.common import yaml_file
+from dynofa_ros.core.hardware.sysfs import check_relative, Sysfs, SysfsError
 
 KINDS = ('cpufreq', 'devfreq')
 SENSOR_KINDS = ('ina3221_iio', 'ina3221_hwmon', 'hwmon', 'rapl')

@@ -6,7 +6,7 @@ Per DVFS domain a status named '<node>: dvfs <domain>' carries the domain's avai
 without reading sysfs itself (`parse_available` turns the values back into lists).
 """
 
-from dynofa_ros.core.platform_profile import HZ_PER_UNIT
+from dynofa_ros.core.platforms.profiles import HZ_PER_UNIT
 
 OK, WARN, ERROR = 0, 1, 2
 

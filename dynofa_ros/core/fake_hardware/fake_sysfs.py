@@ -1,7 +1,8 @@
 """
 Fake sysfs trees on disk that mirror real layouts, for tests, demos and the system tests.
 
-    python -m dynofa_ros.core.fake_sysfs --platform jetson_xavier_nx --root /tmp/fake [--follow]
+    python -m dynofa_ros.core.fake_hardware.fake_sysfs --platform jetson_xavier_nx \
+        --root /tmp/fake [--follow]
 
 builds a tree the hardware node can use with `sysfs_root:=/tmp/fake`. Layouts: Jetson Xavier NX
 (3 Carmel clusters as cpufreq policy0/2/4, the gv11b GPU devfreq in Hz, INA3221 in the L4T 32 iio

@@ -12,7 +12,7 @@ import math
 import os
 import platform
 
-from dynofa_ros.core import yaml_file
+from dynofa_ros.core.common import yaml_file
 import yaml
 
 SUPERNETS = {

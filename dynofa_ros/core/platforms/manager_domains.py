@@ -7,7 +7,7 @@ the manager works with any profile the hardware node accepts.
 
 from dataclasses import dataclass
 
-from dynofa_ros.core import yaml_file
+from dynofa_ros.core.common import yaml_file
 
 KINDS = ('cpufreq', 'devfreq')
 

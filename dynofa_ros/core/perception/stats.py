@@ -36,7 +36,7 @@ class RateMeter:
 
 
 @dataclass(frozen=True)
-class FrameStats:
+class FrameCounts:
     """What the node publishes about one processed frame (besides subnet, device, threads)."""
 
     frames_processed: int
@@ -64,14 +64,14 @@ class PerceptionStats:
         with self._lock:
             self._processed += 1
             self._rate.tick(now)
-            return FrameStats(self._processed, int(dropped), sum(self._rejected.values()),
-                              self._rate.rate(now))
+            return FrameCounts(self._processed, int(dropped), sum(self._rejected.values()),
+                               self._rate.rate(now))
 
     def snapshot(self, now, dropped):
         """Return the current totals without counting a frame."""
         with self._lock:
-            return FrameStats(self._processed, int(dropped), sum(self._rejected.values()),
-                              self._rate.rate(now))
+            return FrameCounts(self._processed, int(dropped), sum(self._rejected.values()),
+                               self._rate.rate(now))
 
     def rejected_by_kind(self):
         with self._lock:

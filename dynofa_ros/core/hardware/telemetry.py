@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import glob
 import os
 
-from dynofa_ros.core.dvfs import ATTRS
-from dynofa_ros.core.platform_profile import HZ_PER_UNIT
-from dynofa_ros.core.power import estimate, SensorError
-from dynofa_ros.core.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.hardware.dvfs_writer import ATTRS
+from dynofa_ros.core.hardware.power_sensors import estimate, SensorError
+from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.platforms.profiles import HZ_PER_UNIT
 import psutil
 
 CUR_ATTR = {'cpufreq': 'scaling_cur_freq', 'devfreq': 'cur_freq'}

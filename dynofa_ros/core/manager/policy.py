@@ -15,16 +15,16 @@ algorithm_only (pinned maximum frequency), hardware_only (fixed sub-network, DVF
 
 import math
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import paths
-from dynofa_ros.core.inner_loop import AppState, inner_step, NEVER, update_rate
-from dynofa_ros.core.joint_search import AppInput, DomainSearch
-from dynofa_ros.core.latency_model import LatencyModel
-from dynofa_ros.core.manager_config import GOVERNOR_POLICIES
-from dynofa_ros.core.manager_types import (Decisions, DvfsDecision, MappingDecision,
-                                           SubnetDecision)
-from dynofa_ros.core.power_model import PowerModel
-from dynofa_ros.core.thread_mapping import ThreadController
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.manager.config import GOVERNOR_POLICIES
+from dynofa_ros.core.manager.data import (Decisions, DvfsDecision, MappingDecision,
+                                          SubnetDecision)
+from dynofa_ros.core.manager.inner_loop import AppState, inner_step, NEVER, update_rate
+from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.manager.latency_model import LatencyModel
+from dynofa_ros.core.manager.thread_controller import ThreadController
+from dynofa_ros.core.platforms.power_law import PowerModel
 import numpy as np
 
 THERMAL_HYSTERESIS_C = 5.0

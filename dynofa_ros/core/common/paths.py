@@ -2,7 +2,10 @@
 
 import os
 
-from dynofa_ros.core.bringup import PACKAGE
+from dynofa_ros.core.common.bringup import PACKAGE
+
+# The repository root when running from a source checkout (this file is core/common/paths.py).
+SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 
 
 def package_share():
@@ -11,7 +14,7 @@ def package_share():
         from ament_index_python.packages import get_package_share_directory
         return get_package_share_directory(PACKAGE)
     except (ImportError, LookupError, ValueError):
-        return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        return SOURCE_ROOT
 
 
 def resolve(path, kind='file'):

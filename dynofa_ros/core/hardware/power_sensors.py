@@ -15,7 +15,7 @@ import glob
 import os
 import re
 
-from dynofa_ros.core.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 
 
 class SensorError(Exception):

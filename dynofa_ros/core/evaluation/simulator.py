@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 import math
 import random
 
-from dynofa_ros.core import catalog as catalog_mod
-from dynofa_ros.core import manager_config, paths, yaml_file
-from dynofa_ros.core.dvfs_domains import domains_from_dict, PlatformError
-from dynofa_ros.core.manager_policy import ManagerPolicy
-from dynofa_ros.core.manager_types import FrameStats, PowerSnapshot, SystemSnapshot
-from dynofa_ros.core.sim_governors import SimGovernor
+from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.common import yaml_file
+from dynofa_ros.core.evaluation.governors import SimGovernor
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
+from dynofa_ros.core.manager.policy import ManagerPolicy
+from dynofa_ros.core.platforms.manager_domains import domains_from_dict, PlatformError
 import numpy as np
 
 DEFAULT_PLATFORM = 'config/sim/xavier_nx_sim.yaml'

@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 
-from dynofa_ros.core import mapping as task_mapping
-from dynofa_ros.core.bn_stats import BnStatsFile, collect, load_into_static, SupernetBnSwap
-from dynofa_ros.core.images import check_rgb, preprocess
-from dynofa_ros.core.supernet import (apply_arch, build_supernet, EngineError, extract,
-                                      load_checkpoint, module_bytes, shadow_copy)
+from dynofa_ros.core.perception import placement as task_mapping
+from dynofa_ros.core.perception.bn_stats import (BnStatsFile, collect, load_into_static,
+                                                 SupernetBnSwap)
+from dynofa_ros.core.perception.preprocess import check_rgb, preprocess
+from dynofa_ros.core.perception.supernet import (apply_arch, build_supernet, EngineError, extract,
+                                                 load_checkpoint, module_bytes, shadow_copy)
 import numpy as np
 
 __all__ = ['DynamicOfaEngine', 'EngineError', 'InferResult', 'MappingError']
@@ -231,7 +232,7 @@ class SubnetCacheAdapter:
     """The engine's view of the cache: keys are (sub-network id, device)."""
 
     def __init__(self, engine, budget_mb):
-        from dynofa_ros.core.subnet_cache import SubnetCache
+        from dynofa_ros.core.perception.subnet_cache import SubnetCache
         self._engine = engine
         self._cache = SubnetCache(
             int(budget_mb * 2**20), build=lambda key: engine._build_static(*key),

@@ -10,8 +10,8 @@ the same command; every domain touched is restored to the settings found at star
 from dataclasses import dataclass
 import logging
 
-from dynofa_ros.core.platform_profile import GOVERNOR_RE, HZ_PER_UNIT
-from dynofa_ros.core.sysfs import SysfsError
+from dynofa_ros.core.hardware.sysfs import SysfsError
+from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, HZ_PER_UNIT
 
 MODE_PIN, MODE_RANGE, MODE_GOVERNOR, MODE_RESTORE = range(4)
 MODE_NAMES = {MODE_PIN: 'pin', MODE_RANGE: 'range', MODE_GOVERNOR: 'governor',

@@ -3,7 +3,7 @@ Build OFA supernets, load their checkpoints and extract static sub-networks.
 
 Only the MobileNetV3 and ProxylessNAS supernets are supported: their sub-networks are described
 by per-block kernel sizes and expand ratios plus per-stage depths, which is what the catalog
-holds (dynofa_ros.core.catalog). OFA's ResNet50 uses a different architecture space.
+holds (dynofa_ros.core.common.catalog). OFA's ResNet50 uses a different architecture space.
 """
 
 import copy

@@ -59,7 +59,8 @@ PARAMS = (
               bounds=(0.0, 65536.0)),
     ParamSpec('dvfs_emulation.cur_freq_file', 'string', '',
               'SIMULATED HARDWARE ONLY: a fake sysfs current-frequency file whose value stretches '
-              "each inference by f_max / f (see core/dvfs_emulation.py); '' = off (robots)"),
+              'each inference by f_max / f (see core/fake_hardware/dvfs_emulation.py); '
+              "'' = off (robots)"),
     ParamSpec('dvfs_emulation.sensitivity', 'double', 0.9,
               'share of inference time that scales with 1 / frequency under emulation',
               bounds=(0.0, 1.0)),

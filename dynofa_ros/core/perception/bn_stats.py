@@ -10,7 +10,7 @@ for the dynamic execution path.
 
 from dataclasses import dataclass, field
 
-from dynofa_ros.core.supernet import active_block_indices, EngineError, extract
+from dynofa_ros.core.perception.supernet import active_block_indices, EngineError, extract
 
 FORMAT = 'dynofa_ros.bn_stats/1'
 

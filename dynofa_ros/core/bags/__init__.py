@@ -1,0 +1,1 @@
+"""rosbag2 files without ROS: reading, writing, and camera bags made from real photos."""

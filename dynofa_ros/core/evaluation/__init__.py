@@ -1,0 +1,1 @@
+"""Evaluation: the simulator, its scenarios and governor baselines, reports of recorded runs."""

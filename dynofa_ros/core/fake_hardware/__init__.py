@@ -1,0 +1,1 @@
+"""Stand-ins for the kernel where DVFS cannot run: fake sysfs trees and their emulated effect."""

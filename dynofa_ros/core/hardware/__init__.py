@@ -1,0 +1,1 @@
+"""The hardware node's core: contained sysfs access, DVFS writer, telemetry, power sensors."""

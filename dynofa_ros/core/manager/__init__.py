@@ -1,0 +1,1 @@
+"""The runtime manager: latency model, inner and outer loops, task mapping, its parameters."""

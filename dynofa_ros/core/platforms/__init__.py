@@ -1,0 +1,1 @@
+"""The platform: its profile (DVFS domains, sensors), power law and frequency-scaling law."""
