@@ -62,7 +62,7 @@ def main(argv=None):
     from skimage import data
     import torch
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test'))
-    from rostest_utils import RosProbe
+    from support.ros import RosProbe
 
     class TimedNode(PerceptionNode):
         """The shipped node, noting each frame's arrival time and its engine time."""

@@ -13,7 +13,7 @@ def package_share():
     try:
         from ament_index_python.packages import get_package_share_directory
         return get_package_share_directory(PACKAGE)
-    except (ImportError, LookupError, ValueError):
+    except (ImportError, LookupError, ValueError, OSError):  # OSError: AMENT_PREFIX_PATH unset
         return SOURCE_ROOT
 
 

@@ -9,9 +9,9 @@ from dynofa_ros.core.hardware.dvfs_writer import (DvfsRequest, DvfsWriter, limit
                                                   MODE_RESTORE, Watchdog)
 from dynofa_ros.core.hardware.sysfs import Sysfs
 from dynofa_ros.core.platforms.profiles import load_profile, probe_domains
-from hardware_test_utils import (GENERIC_PROFILE, remove_tree, run_without_write_permission,
-                                 snapshot, world_readable_tree, XAVIER_PROFILE)
 import pytest
+from support.hardware import (GENERIC_PROFILE, remove_tree, run_without_write_permission,
+                              snapshot, world_readable_tree, XAVIER_PROFILE)
 
 CPU0 = f'{CPU_DIR}/cpufreq/policy0'
 

@@ -10,9 +10,9 @@ from dynofa_ros.core.perception.preprocess import preprocess
 from dynofa_ros.core.perception.subnet_cache import SubnetCache
 from dynofa_ros.core.perception.supernet import (build_supernet, extract, load_checkpoint,
                                                  module_bytes)
-import engine_testlib as lib
 import numpy as np
 import pytest
+from support import engine as lib
 import torch
 
 

@@ -10,8 +10,7 @@ import subprocess
 import time
 
 from dynofa_ros.core.common import msg_dict
-import pytest
-from rostest_utils import executable
+from support.ros import executable
 import yaml
 
 SAMPLES = {
@@ -57,7 +56,6 @@ def _same(expected, actual):
     return expected == actual
 
 
-@pytest.mark.integration
 def test_every_message_crosses_from_a_publisher_process(ros_probe, node_processes):
     received = {}
     for name, values in SAMPLES.items():
@@ -71,7 +69,6 @@ def test_every_message_crosses_from_a_publisher_process(ros_probe, node_processe
         assert msg.header.stamp.sec > 0, f'{name}: header not stamped'
 
 
-@pytest.mark.integration
 def test_every_message_crosses_to_an_echo_process(ros_probe):
     echoes = {}
     for name in SAMPLES:
@@ -108,7 +105,6 @@ def _param(*args):
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.integration
 def test_parameter_set_from_another_process_takes_effect(ros_probe, node_processes):
     received = ros_probe.subscribe(msg_dict.message_class('MissionTarget'), 'live_target')
     node_processes('topic', 'pub', 'live_target', 'MissionTarget',

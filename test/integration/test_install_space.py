@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from rostest_utils import install_prefix, REPO
+from support.ros import install_prefix, REPO
 
 MESSAGES = ('Classification', 'DomainState', 'DvfsCommand', 'MappingCommand', 'MissionTarget',
             'PerceptionStats', 'PowerState', 'SubnetCommand', 'SystemState')
@@ -46,13 +46,3 @@ def test_messages_import_from_install_space_and_repository_root(tmp_path):
 
 def test_no_generated_msg_package_in_the_source_tree():
     assert not os.path.exists(os.path.join(REPO, 'dynofa_ros', 'msg'))
-
-
-def test_core_never_imports_rclpy():
-    core = os.path.join(REPO, 'dynofa_ros', 'core')
-    for root, _, files in os.walk(core):
-        for name in files:
-            if name.endswith('.py'):
-                with open(os.path.join(root, name)) as f:
-                    text = f.read()
-                assert 'import rclpy' not in text and 'from rclpy' not in text, name

@@ -13,8 +13,8 @@ from dynofa_ros.core.hardware.status import domain_status, parse_available
 from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 from dynofa_ros.core.hardware.telemetry import Telemetry
 from dynofa_ros.core.platforms.profiles import load_profile, probe_domains, ProfileError
-from hardware_test_utils import GENERIC_PROFILE, REPO, XAVIER_PROFILE
 import pytest
+from support.hardware import GENERIC_PROFILE, REPO, XAVIER_PROFILE
 
 FAKE_SYSFS = 'dynofa_ros.core.fake_hardware.fake_sysfs'
 

@@ -7,8 +7,9 @@ import stat
 import tempfile
 
 from dynofa_ros.core.fake_hardware import fake_sysfs
+from support import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 XAVIER_PROFILE = os.path.join(REPO, 'config', 'platforms', 'jetson_xavier_nx.yaml')
 GENERIC_PROFILE = os.path.join(REPO, 'config', 'platforms', 'generic_cpufreq.yaml')
 NOBODY = 65534

@@ -1,13 +1,10 @@
 """The profile tool on a tiny setup: latency and MACs written into the catalog; bad input."""
 
-import subprocess
-
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common.catalog import profile_key
 from dynofa_ros.tools import profile
-import engine_testlib as lib
 import pytest
-from rostest_utils import executable
+from support import engine as lib
 
 
 @pytest.fixture(scope='module')
@@ -78,9 +75,3 @@ def test_profile_rejects_wrong_checkpoint(tmp_path, capsys):
     (tmp_path / 'bad.pth').write_bytes(b'garbage')
     assert profile.main(['--catalog', path, '--checkpoint', str(tmp_path / 'bad.pth')]) == 2
     assert 'bad.pth is not a readable torch file' in capsys.readouterr().err
-
-
-def test_installed_profile_executable_exits_2_on_bad_input():
-    proc = subprocess.run([executable('profile'), '--threads', 'x'], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 2 and '--threads' in proc.stderr

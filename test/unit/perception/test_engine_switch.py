@@ -6,9 +6,9 @@ import threading
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.perception import labels
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, MappingError
-import engine_testlib as lib
 import numpy as np
 import pytest
+from support import engine as lib
 import torch
 
 

@@ -13,9 +13,10 @@ from dynofa_ros.core.perception.stats import health, OK, PerceptionStats, RateMe
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
+from support import REPO
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 RNG = np.random.default_rng(7)
 RGB = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
 ALPHA = RNG.integers(0, 256, (48, 64, 1), dtype=np.uint8)

@@ -19,7 +19,6 @@ from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 import pytest
 import yaml
 
-pytestmark = pytest.mark.integration
 SUBSET = ('n7_0', 'n7_3', 'n7_6')
 TARGET = f'apps.{APP}.latency_target_ms'
 

@@ -8,9 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
                             PerceptionStats, SubnetCommand, SystemState)
 from dynofa_ros.nodes.qos import COMMAND_QOS
-import pytest
 
-pytestmark = pytest.mark.integration
 
 ARGS = ['-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[gpu]',
         '-p', 'apps.cam.profile_key:=gpu/jetson_xavier_nx/published',

@@ -9,12 +9,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
-from hardware_test_utils import (deny_writes, remove_tree, snapshot, world_readable_tree,
-                                 XAVIER_PROFILE)
-import pytest
-from rostest_utils import executable
+from support.hardware import (deny_writes, remove_tree, snapshot, world_readable_tree,
+                              XAVIER_PROFILE)
+from support.ros import executable
 
-pytestmark = pytest.mark.integration
 CPU0 = f'{CPU_DIR}/cpufreq/policy0'
 
 

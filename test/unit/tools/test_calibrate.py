@@ -6,8 +6,8 @@ from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.perception.bn_stats import BnStatsFile
 from dynofa_ros.core.perception.engine import DynamicOfaEngine
 from dynofa_ros.tools import calibrate
-import engine_testlib as lib
 import pytest
+from support import engine as lib
 import torch
 
 

@@ -6,11 +6,10 @@ import os
 
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common.catalog import CatalogError
-import engine_testlib as lib
 import pytest
+from support import engine as lib
+from support import REPO
 import yaml
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_shipped_catalogs_load_sorted_fastest_first():

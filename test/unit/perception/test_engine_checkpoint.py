@@ -5,9 +5,9 @@ import logging
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.perception.supernet import build_supernet, extract, load_checkpoint
-import engine_testlib as lib
 import numpy as np
 import pytest
+from support import engine as lib
 import torch
 
 

@@ -89,20 +89,6 @@ def test_bad_node_specs_are_refused(text, error):
         bringup.parse_node_spec(text)
 
 
-def test_cli_refuses_bad_arguments_before_starting_anything(tmp_path, capsys):
-    assert run_system.main([f'params_file:={tmp_path / "missing.yaml"}']) == 2
-    assert 'not found' in capsys.readouterr().err
-    params = tmp_path / 'p.yaml'
-    params.write_text('manager:\n  ros__parameters: {}\n')
-    assert run_system.main([f'params_file:={params}', '--node', 'manager',
-                            '--set', 'perception:top_k:=3']) == 2
-    assert 'not started' in capsys.readouterr().err
-    assert run_system.main([f'params_file:={params}', 'chekpoint:=x']) == 2
-    assert 'unknown launch arguments' in capsys.readouterr().err
-    assert run_system.main([f'params_file:={params}', 'checkpoint=x']) == 2
-    assert 'NAME:=VALUE' in capsys.readouterr().err
-
-
 def test_launch_arguments_map_to_node_parameters():
     overrides = bringup.node_overrides({'checkpoint': '/w.pth', 'catalog': '', 'dry_run': 'True',
                                         'platform_profile': 'config/platforms/x.yaml'})

@@ -10,15 +10,14 @@ import os
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.msg import Classification, PerceptionStats
-from perception_helpers import camera_frames, compressed_msg, SMALL_ID, write_small_catalog
 import pytest
-from rostest_utils import RosProbe
 from sensor_msgs.msg import CompressedImage
+from support import REPO
+from support.perception import camera_frames, compressed_msg, SMALL_ID, write_small_catalog
+from support.ros import RosProbe
 import yaml
 
-pytestmark = pytest.mark.integration
 NS = '/second'
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_compressed_stream_with_random_weights(node_processes, tmp_path):

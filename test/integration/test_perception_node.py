@@ -13,13 +13,12 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.perception.labels import IMAGENET_LABELS
 from dynofa_ros.msg import Classification, MappingCommand, PerceptionStats, SubnetCommand
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS
-from perception_helpers import (camera_frames, image_msg, LARGE_ID, SMALL_ID,
-                                write_checkpoint, write_small_catalog)
 import pytest
-from rostest_utils import NodeProcess, RosProbe
 from sensor_msgs.msg import Image
+from support.perception import (camera_frames, image_msg, LARGE_ID, SMALL_ID,
+                                write_checkpoint, write_small_catalog)
+from support.ros import NodeProcess, RosProbe
 
-pytestmark = pytest.mark.integration
 CAMERA_QOS = camera_qos('reliable', depth=20)
 
 
