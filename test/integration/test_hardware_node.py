@@ -201,7 +201,7 @@ def test_exception_in_the_node_still_restores(tmp_path, ros_probe, node_processe
     script = tmp_path / 'failing_node.py'
     script.write_text(
         'import os, sys\n'
-        'from dynofa_ros.core import telemetry\n'
+        'from dynofa_ros.core.hardware import telemetry\n'
         'from dynofa_ros.nodes import hardware_node\n'
         'real = telemetry.Telemetry.system\n'
         'def system(self):\n'
