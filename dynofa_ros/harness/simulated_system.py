@@ -69,8 +69,7 @@ class SimulatedSystem:
 
     def start(self, timeout=30.0):
         """Start the fake kernel, the nodes, the recorder and the player."""
-        self._start('fake_kernel', [sys.executable, '-m',
-                                    'dynofa_ros.core.fake_hardware.fake_sysfs',
+        self._start('fake_kernel', [sys.executable, '-m', 'dynofa_ros.tools.fake_sysfs',
                                     '--platform', 'jetson_xavier_nx', '--root', self.sysfs,
                                     '--ina', 'none', '--follow', '0.1'])
         deadline = time.monotonic() + timeout

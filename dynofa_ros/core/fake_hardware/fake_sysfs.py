@@ -1,20 +1,15 @@
 """
 Fake sysfs trees on disk that mirror real layouts, for tests, demos and the system tests.
 
-    python -m dynofa_ros.core.fake_hardware.fake_sysfs --platform jetson_xavier_nx \
-        --root /tmp/fake [--follow]
-
-builds a tree the hardware node can use with `sysfs_root:=/tmp/fake`. Layouts: Jetson Xavier NX
+`build(root, platform)` makes a tree the hardware node can use with `sysfs_root:=<root>`
+(`python -m dynofa_ros.tools.fake_sysfs` is its command line). Layouts: Jetson Xavier NX
 (3 Carmel clusters as cpufreq policy0/2/4, the gv11b GPU devfreq in Hz, INA3221 in the L4T 32 iio
 or L4T 35 hwmon layout, thermal zones) and a generic x86 box (4 acpi-cpufreq policies, Intel
 RAPL powercap zones, optional hwmon power sensor). `FakeTree.settle()` plays the kernel's part
 (current frequency follows governor and limits; RAPL counters advance); `--follow` runs it.
 """
 
-import argparse
 import os
-import sys
-import time
 
 XAVIER_CPU_KHZ = (115200, 192000, 268800, 345600, 422400, 499200, 576000, 652800, 729600,
                   806400, 883200, 960000, 1036800, 1113600, 1190400, 1267200, 1344000, 1420800,
@@ -194,32 +189,3 @@ def build(root, platform='jetson_xavier_nx', ina='iio', rapl=True, hwmon=False):
     if platform == 'generic_x86':
         return build_generic_x86(root, rapl, hwmon)
     raise ValueError(f'unknown platform {platform!r}: one of {PLATFORMS}')
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description='Create a fake sysfs tree for the hardware node.')
-    parser.add_argument('--platform', choices=PLATFORMS, default='jetson_xavier_nx')
-    parser.add_argument('--root', required=True, help='directory to create the tree in')
-    parser.add_argument('--ina', choices=('iio', 'hwmon', 'none'), default='iio',
-                        help='INA3221 layout: L4T 32 iio, L4T 35 hwmon, or no sensor')
-    parser.add_argument('--no-rapl', action='store_true', help='generic_x86 without RAPL')
-    parser.add_argument('--hwmon', action='store_true', help='generic_x86 with a hwmon sensor')
-    parser.add_argument('--follow', type=float, default=0.0, metavar='PERIOD_S',
-                        help='keep playing the kernel every PERIOD_S seconds until interrupted')
-    args = parser.parse_args(argv)
-    if os.path.exists(args.root) and os.listdir(args.root):
-        print(f'error: {args.root} exists and is not empty', file=sys.stderr)
-        return 2
-    tree = build(args.root, args.platform, args.ina, not args.no_rapl, args.hwmon)
-    print(f'fake {args.platform} sysfs tree in {tree.root} (use sysfs_root:={tree.root})')
-    try:
-        while args.follow > 0:
-            time.sleep(args.follow)
-            tree.settle(args.follow)
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -16,7 +16,7 @@ from dynofa_ros.core.platforms.profiles import load_profile, probe_domains, Prof
 import pytest
 from support.hardware import GENERIC_PROFILE, REPO, XAVIER_PROFILE
 
-FAKE_SYSFS = 'dynofa_ros.core.fake_hardware.fake_sysfs'
+FAKE_SYSFS = 'dynofa_ros.tools.fake_sysfs'
 
 
 def telemetry_for(root, profile_path):
