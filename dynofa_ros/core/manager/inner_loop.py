@@ -6,6 +6,7 @@ this frame's measured ratio, to fit target x margin; at least one step); more ac
 up_frames x backoff frames under target x band_low, when one is predicted to fit. An up-switch
 undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x up_frames calm
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
+Applications sharing a domain slow each other down by their busy shares (`sharing_slowdown`).
 """
 
 from dataclasses import dataclass
