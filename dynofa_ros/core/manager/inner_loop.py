@@ -6,11 +6,13 @@ this frame's measured ratio, to fit target x margin; at least one step); more ac
 up_frames x backoff frames under target x band_low, when one is predicted to fit. An up-switch
 undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x up_frames calm
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
+Applications sharing a domain slow each other down by their busy shares (`sharing_slowdown`).
 """
 
 from dataclasses import dataclass
 import math
 
+from dynofa_ros.core.manager.data import SubnetDecision
 from dynofa_ros.core.manager.latency_model import LatencyModel
 import numpy as np
 
@@ -55,6 +57,25 @@ def update_rate(state, stats):
         rate = (arrived - state.rate_mark[1]) / dt
         state.rate_hz = rate if state.rate_hz <= 0 else 0.7 * state.rate_hz + 0.3 * rate
         state.rate_mark = (stats.t, arrived)
+
+
+def shares_domain(apps, app_id):
+    """Return True when another application in `apps` (id -> AppState) runs on app_id's domain."""
+    name = apps[app_id].domain.name
+    return any(a != app_id and s.domain.name == name for a, s in apps.items())
+
+
+def sharing_slowdown(apps, app_id, f_khz):
+    """Return 1 + the busy shares of the other applications on app_id's domain at f_khz."""
+    name = apps[app_id].domain.name
+    return 1.0 + sum(_demand(s, f_khz) for a, s in apps.items()
+                     if a != app_id and s.domain.name == name)
+
+
+def _demand(state, f_khz):
+    if state.current < 0 or state.rate_hz <= 0:
+        return 1.0
+    return min(1.0, state.model.predict(state.current, f_khz) * state.rate_hz / 1000.0)
 
 
 def best_fit(state, target, margin, f, slowdown):
@@ -105,3 +126,9 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
             state.since_up = 0
             return best, f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} ms band'
     return None, ''
+
+
+def subnet_decision(app_id, state, reason):
+    """Return the SubnetDecision for the application's current sub-network."""
+    s = state.model.catalog.subnets[state.current]
+    return SubnetDecision(app_id, s.index, s.id, round(state.predicted_ms, 3), s.top1, reason)

@@ -18,6 +18,8 @@ Changes therefore come at most one drop per `slow_frames` frames or one probe pe
 from dataclasses import dataclass, field
 import math
 
+from dynofa_ros.core.manager.data import Decisions, MappingDecision
+
 MAX_PROBE_S = 120.0
 ADOPT_FRAMES = 20   # frames at another count (command refused, set by hand) before adopting it
 NEVER = math.inf
@@ -123,3 +125,19 @@ class ThreadController:
         self.next_probe = t + self.interval
         self.note = f'{threads} threads: {why}'
         return threads, f'mapping: {self.note}'
+
+
+def map_frame(app_id, state, stats, index, f, slowdown, fresh):
+    """Feed an application's controller one frame; on a change switch its model's profile."""
+    mapping, threads = state.mapping, stats.num_threads
+    counts = {n for n in (threads, mapping.probe_from) if n > 0}
+    predicted = {n: state.model.profiled(index, f, n, slowdown) for n in counts}
+    change = mapping.observe(stats.t, threads, stats.inference_latency_ms, predicted, fresh)
+    if change is None:
+        return Decisions()
+    threads, reason = change
+    state.model.set_threads(threads)
+    # Start the correction from what is known of that count rather than the old one's.
+    state.model.ratio = state.model.scale * mapping.slowdown.get(threads, 1.0)
+    state.need_outer = True
+    return Decisions(mappings=[MappingDecision(app_id, threads, reason=reason)])

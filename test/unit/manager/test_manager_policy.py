@@ -48,7 +48,7 @@ def frames(policy, app, t0, count, latency_of, period=0.05, step_every=0):
         if step_every and k % step_every == step_every - 1:
             out.extend(policy.step(t).subnets)
         state = policy.apps[app]
-        f = policy.freq_of(state.domain.name)
+        f = policy.last_frequency(state.domain.name)
         d = policy.on_frame(FrameStats(app, t, state.current, latency_of(state.current, f),
                                        k + 1, 0))
         out.extend(d.subnets)
@@ -193,10 +193,10 @@ def test_a_new_target_clears_the_backoff_and_the_hold_after_a_down_switch():
     frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
     low = state.current
     state.backoff = 16                                          # after many undone up-switches
-    assert policy._allowed(state) == tuple(range(low + 1))      # outer loop held down
+    assert policy.mode.allowed(state, policy.config) == tuple(range(low + 1))  # held down
     relaxed = manager_config.apply(policy.config, {'apps.cam.latency_target_ms': 200.0})
     policy.configure(relaxed)
-    assert state.backoff == 1 and policy._allowed(state) is None
+    assert state.backoff == 1 and policy.mode.allowed(state, policy.config) is None
     policy.on_system(system(1.0, policy))
     up = policy.step(1.0).subnets
     assert up and up[0].subnet_index > low
@@ -238,7 +238,7 @@ def test_temperature_limit_caps_the_frequency():
     for k in range(3):
         policy.on_system(system(k, policy, temp=80.0))
         policy.step(float(k))
-        freqs.append(policy.freq_of('gpu'))
+        freqs.append(policy.last_frequency('gpu'))
     assert freqs[-1] < GPU.f_max and policy.cap['gpu'] == len(GPU.frequencies_khz) - 4
 
 

@@ -1,0 +1,121 @@
+"""
+The manager's outer loop: once per control period, a joint search per DVFS domain.
+
+Per domain, joint_search.DomainSearch evaluates its frequencies (up to the thermal cap; the mode
+may allow only the cap) x the sub-networks of every application on it (those the mode allows).
+Under a power budget the most power-hungry domain's cap is lowered until the plans fit. A still
+valid current configuration is kept unless the new one is better by more than the hysteresis.
+"""
+
+from dynofa_ros.core.manager.data import Decisions, DvfsDecision
+from dynofa_ros.core.manager.inner_loop import subnet_decision
+from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+import numpy as np
+
+THERMAL_HYSTERESIS_C = 5.0
+
+
+def thermal_caps(caps, domains, temp, limit):
+    """Return the caps (highest frequency index per domain) after one reading of `temp`."""
+    out = dict(caps)
+    for name, d in domains.items():
+        if temp >= limit:
+            out[name] = max(0, caps[name] - 1)
+        elif temp < limit - THERMAL_HYSTERESIS_C:
+            out[name] = min(len(d.frequencies_khz) - 1, caps[name] + 1)
+    return out
+
+
+def command(commanded, decision, out):
+    """Record a DvfsDecision in `commanded` and `out` unless it is the setting already sent."""
+    if not decision.same_setting(commanded.get(decision.domain)):
+        commanded[decision.domain] = decision
+        out.dvfs.append(decision)
+
+
+class OuterLoop:
+    """The joint frequency x sub-network search of one manager over its domains."""
+
+    def __init__(self, domains, power):
+        self.domains = domains
+        self.power = power
+
+    def step(self, apps, config, mode, caps, commanded):
+        """Decide every domain with applications; return the Decisions that changed."""
+        groups = {}
+        for app_id, state in apps.items():
+            groups.setdefault(state.domain.name, []).append(app_id)
+            state.need_outer = False
+        caps = dict(caps)
+        for _ in range(sum(len(d.frequencies_khz) for d in self.domains.values())):
+            plans = {name: self._plan(name, ids, caps[name], apps, config, mode, commanded)
+                     for name, ids in groups.items()}
+            if not self._over_budget(plans, config.power_budget_w):
+                break
+            name = max(plans, key=lambda n: plans[n][2])
+            if caps[name] == 0:
+                break
+            caps[name] -= 1
+        out = Decisions()
+        for name, (f, choice, _) in plans.items():
+            out.extend(self._apply(name, groups[name], f, choice, apps, commanded))
+        return out
+
+    def _plan(self, name, app_ids, cap, apps, cfg, mode, commanded):
+        freqs = mode.frequencies(self.domains[name], cap)
+        inputs = []
+        for app_id in app_ids:
+            state, target = apps[app_id], cfg.apps[app_id]
+            solo = state.model.base[None, :] * (
+                state.model.freq_factor(freqs)[:, None] * state.model.ratio)
+            inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
+                                   target.min_accuracy, target.priority, state.rate_hz,
+                                   mode.allowed(state, cfg)))
+        leak = self.power.domain_power(name, freqs, 0.0)
+        power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
+        search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
+        choice = search.solve(cfg.accuracy_slack)
+        current = _current_index(commanded.get(name), [apps[a].current for a in app_ids], freqs)
+        if current is not None and choice.feasible:
+            keep = min(1.0 / cfg.latency_margin, (1.0 + cfg.latency_margin) / (
+                2.0 * cfg.latency_margin))
+            valid, energy, score = search.evaluate(current, keep)
+            if valid and score >= float(search.score[(choice.freq_index,) + choice.subnets]) - (
+                    cfg.accuracy_slack) and energy <= choice.energy_mj * (
+                    1 + cfg.energy_hysteresis):
+                choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
+        f = int(freqs[choice.freq_index])
+        power = self.power.domain_power(name, f, 1.0)
+        return f, choice, float(power)
+
+    def _over_budget(self, plans, budget):
+        if budget <= 0:
+            return False
+        return self.power.static_w + sum(p for _, _, p in plans.values()) > budget
+
+    def _apply(self, name, app_ids, f, choice, apps, commanded):
+        out = Decisions()
+        reason = (f'outer: {f / 1000:.0f} MHz, {choice.note}, predicted '
+                  + ', '.join(f'{a} {lat:.1f} ms' for a, lat in zip(app_ids, choice.latency_ms)))
+        command(commanded, DvfsDecision(name, 'pin', f, '', reason), out)
+        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.latency_ms,
+                                               choice.met):
+            state = apps[app_id]
+            state.feasible = met
+            state.note = choice.note
+            state.predicted_ms = latency
+            if index != state.current:
+                if index > state.current >= 0:
+                    state.since_up = 0
+                state.current = index
+                state.over = state.under = state.since_switch = 0
+                out.subnets.append(subnet_decision(app_id, state, reason))
+        return out
+
+
+def _current_index(pin, subnets, freqs):
+    """Return the search index of what runs now (pinned frequency, sub-networks), or None."""
+    if pin is None or pin.mode != 'pin' or min(subnets) < 0:
+        return None
+    hits = np.flatnonzero(freqs == pin.frequency_khz)
+    return (int(hits[0]), *subnets) if hits.size else None
