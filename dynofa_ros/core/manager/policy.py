@@ -18,7 +18,7 @@ import math
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import modes
-from dynofa_ros.core.manager import telemetry
+from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
 from dynofa_ros.core.manager.inner_loop import AppState, NEVER, sharing_slowdown, update_rate
 from dynofa_ros.core.manager.latency_model import LatencyModel

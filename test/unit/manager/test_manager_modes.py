@@ -3,7 +3,7 @@
 import math
 
 from dynofa_ros.core.manager import config as manager_config
-from dynofa_ros.core.manager import modes, telemetry
+from dynofa_ros.core.manager import modes, telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision, FrameStats, SystemSnapshot
 from dynofa_ros.core.manager.outer_loop import command, thermal_caps, THERMAL_HYSTERESIS_C
 import pytest
