@@ -1,5 +1,5 @@
 """
-A node's parameters as one declarative YAML spec (config/params/<node>.yaml): read, check, validate.
+A node's parameters as one declarative YAML spec, config/params/<node>.yaml: read, check.
 
 Each parameter has a type, a default, a description, read_only and validation (bounds,
 element_bounds, one_of, not_empty, unique, pattern); a mapped block declares <prefix>.<id>.<key>
@@ -7,6 +7,7 @@ parameters for every id listed in another parameter (the manager's apps.<id>.*).
 '' or the reason a value is refused, as generate_parameter_library validators do.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 import os
@@ -36,7 +37,7 @@ class Param:
     """One parameter; name is the key inside its mapped block for mapped parameters."""
 
     name: str
-    type: str
+    kind: str                       # one of TYPES
     default: object
     description: str
     read_only: bool = False
@@ -51,7 +52,7 @@ class Param:
     @property
     def numeric(self):
         """Return True for integer and double parameters."""
-        return self.type in ('integer', 'double')
+        return self.kind in ('integer', 'double')
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class NodeSpec:
 
 
 def _type_error(param, value, where):
-    kind = param.type
+    kind = param.kind
     if kind == 'bool':
         ok, text = isinstance(value, bool), 'true or false'
     elif kind == 'integer':
@@ -121,7 +122,7 @@ def _type_error(param, value, where):
         ok, text = isinstance(value, str), 'a string'
     else:
         cls = int if kind == 'integer_array' else str
-        ok = isinstance(value, (list, tuple)) and all(
+        ok = isinstance(value, Sequence) and not isinstance(value, str) and all(
             isinstance(v, cls) and not isinstance(v, bool) for v in value)
         text = f'a list of {"integers" if cls is int else "strings"}'
     return '' if ok else f'{where} must be {text}, got {value!r}'
@@ -131,16 +132,16 @@ def check(param, value, where=None):
     """Return '' when value is acceptable for param (named where), otherwise the reason."""
     where = where or param.name
     if value is None:
-        return '' if param.default is None else f'{where} must be set'
+        return '' if param.default in (None, []) else f'{where} must be set'
     reason = _type_error(param, value, where)
     if reason:
         return reason
-    if param.type == 'double' and not math.isfinite(value):
+    if param.kind == 'double' and not math.isfinite(value):
         return f'{where} must be finite, got {value}'
     if param.bounds is not None and not param.bounds[0] <= value <= param.bounds[1]:
         low, high = param.bounds
         return f'{where} must be in [{low:g}, {high:g}], got {value}'
-    values = list(value) if param.type.endswith('_array') else [value]
+    values = list(value) if param.kind.endswith('_array') else [value]
     if param.element_bounds is not None:
         low, high = param.element_bounds
         bad = [v for v in values if not low <= v <= high]
@@ -149,7 +150,7 @@ def check(param, value, where=None):
     if param.one_of and value not in param.one_of:
         return f'{where} must be one of {", ".join(map(str, param.one_of))}, got {value!r}'
     if param.not_empty and not (value.strip() if isinstance(value, str) else value):
-        return (f'{where} must be a non-empty list' if param.type.endswith('_array')
+        return (f'{where} must be a non-empty list' if param.kind.endswith('_array')
                 else f'{where} must not be empty')
     if param.unique and len(set(values)) != len(values):
         twice = sorted({v for v in values if values.count(v) > 1})
@@ -157,11 +158,33 @@ def check(param, value, where=None):
     if param.pattern is not None:
         regex, meaning = PATTERNS[param.pattern]
         bad = [v for v in values if not regex.match(v)]
-        if bad and param.type.endswith('_array'):
+        if bad and param.kind.endswith('_array'):
             return f'{where} elements must be {meaning}: {bad}'
         if bad:
             return f'{where} must be {meaning}, got {value!r}'
     return ''
+
+
+def constraints(param):
+    """Return the validation of param in words, e.g. 'in [1, 10]; one of a, b' ('' if none)."""
+    words = []
+    if param.bounds is not None:
+        words.append(f'in [{param.bounds[0]:g}, {param.bounds[1]:g}]')
+    if param.element_bounds is not None:
+        low, high = param.element_bounds
+        words.append(f'each element in [{low:g}, {high:g}]')
+    if param.one_of:
+        words.append(f'one of {", ".join(map(str, param.one_of))}')
+    if param.not_empty:
+        words.append('not empty')
+    if param.unique:
+        words.append('distinct elements')
+    if param.pattern is not None:
+        meaning = PATTERNS[param.pattern][1]
+        words.append(f'{"elements " if param.kind.endswith("_array") else ""}{meaning}')
+    if param.kind == 'double':
+        words.append('finite')
+    return '; '.join(words)
 
 
 # --- reading a spec file ---------------------------------------------------------------------
@@ -257,7 +280,7 @@ def parse(data, path='<spec>'):
         if not isinstance(block, dict) or set(block) != {'keys_from', 'parameters'}:
             _fail(path, where, 'must hold keys_from and parameters')
         source = next((p for p in parameters if p.name == block['keys_from']), None)
-        if source is None or source.type != 'string_array':
+        if source is None or source.kind != 'string_array':
             _fail(path, where, f'keys_from {block["keys_from"]!r} must name a string_array '
                   'parameter')
         mapped.append(Mapped(prefix, block['keys_from'],
