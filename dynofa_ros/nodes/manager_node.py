@@ -39,8 +39,8 @@ class ManagerNode(Node):
         self.domains = load_domains(profile)
         self.domain_names = {d.name for d in self.domains}
         apps = list(start['apps'])
-        values = self.spec_params.declare_mapped('apps', apps,
-                                                {'domains': [self.domains[0].name]})
+        first_domain = {'domains': [self.domains[0].name]}  # the spec's default: empty
+        values = self.spec_params.declare_mapped('apps', apps, first_domain)
         for name in manager_config.ManagerConfig.__annotations__:
             if name != 'apps':
                 values[name] = start[name]
