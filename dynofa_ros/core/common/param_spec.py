@@ -19,7 +19,7 @@ TYPES = ('bool', 'integer', 'double', 'string', 'integer_array', 'string_array')
 # name: (regex, what a matching value is), for the pattern validator.
 PATTERNS = {
     'topic_name': (re.compile(r'^[~/]?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$'),
-                   'a valid ROS topic name'),
+                   'a ROS topic name'),
     'device': (re.compile(r'^(cpu|cuda(:[0-9]+)?)$'), "'cpu', 'cuda' or 'cuda:N'"),
     'identifier': (re.compile(r'^[A-Za-z0-9_]+$'), 'letters, digits and underscores'),
 }
@@ -167,12 +167,13 @@ def check(param, value, where=None):
 
 def constraints(param):
     """Return the validation of param in words, e.g. 'in [1, 10]; one of a, b' ('' if none)."""
+    def number(x):
+        return str(int(x)) if float(x).is_integer() else str(x)
+
     words = []
-    if param.bounds is not None:
-        words.append(f'in [{param.bounds[0]:g}, {param.bounds[1]:g}]')
-    if param.element_bounds is not None:
-        low, high = param.element_bounds
-        words.append(f'each element in [{low:g}, {high:g}]')
+    for rule, what in ((param.bounds, 'in'), (param.element_bounds, 'each element in')):
+        if rule is not None:
+            words.append(f'{what} [{number(rule[0])}, {number(rule[1])}]')
     if param.one_of:
         words.append(f'one of {", ".join(map(str, param.one_of))}')
     if param.not_empty:
@@ -182,8 +183,6 @@ def constraints(param):
     if param.pattern is not None:
         meaning = PATTERNS[param.pattern][1]
         words.append(f'{"elements " if param.kind.endswith("_array") else ""}{meaning}')
-    if param.kind == 'double':
-        words.append('finite')
     return '; '.join(words)
 
 
