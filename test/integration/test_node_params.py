@@ -1,4 +1,4 @@
-"""The ROS adapter of the parameter specs in-process: descriptors, on-set checks, post-set apply."""
+"""The parameter specs' ROS adapter in-process: descriptors, on-set checks, post-set apply."""
 
 from dynofa_ros.core.common import param_spec
 from dynofa_ros.nodes import params as node_params
