@@ -4,6 +4,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from dynofa_ros.core.common import param_spec
 from dynofa_ros.core.common.paths import resolve
 from dynofa_ros.core.hardware import status as status
 from dynofa_ros.core.hardware.dvfs_writer import DvfsRequest, DvfsWriter, Watchdog
@@ -15,27 +16,9 @@ from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 
-# name: (default, description, (min, max) or None, read-only after start)
-PARAMETERS = {
-    'platform_profile': ('config/platforms/generic_cpufreq.yaml',
-                         'platform profile YAML (absolute, cwd- or package-relative)', None, True),
-    'sysfs_root': ('/', 'directory that stands for / (a fake tree in tests)', None, True),
-    'publish_rate_hz': (2.0, 'SystemState/PowerState rate, Hz', (0.1, 100.0), False),
-    'diagnostics_rate_hz': (1.0, '/diagnostics rate, Hz (also sent on every command)',
-                            (0.1, 10.0), False),
-    'watchdog_timeout_s': (10.0, 'return to safe settings after this long without an accepted '
-                           'command, s (0 = off)', (0.0, 3600.0), False),
-    'dry_run': (False, 'log the writes a command would make instead of making them', None, False),
-    'safe_governor': ('', 'governor the watchdog sets ("" = restore the settings found at '
-                      'start)', None, False),
-    'command_topic': ('dvfs_command', 'DvfsCommand input topic', None, True),
-    'system_state_topic': ('system_state', 'SystemState output topic', None, True),
-    'power_state_topic': ('power_state', 'PowerState output topic', None, True),
-    'diagnostics_topic': ('/diagnostics', 'DiagnosticArray output topic', None, True),
-}
+SPEC = param_spec.load_node('hardware')
 
 
 class HardwareNode(Node):
@@ -43,10 +26,8 @@ class HardwareNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('hardware', **kwargs)
-        for name, (default, text, span, read_only) in PARAMETERS.items():
-            self.declare_parameter(name, default, node_params.descriptor(
-                text, node_params.kind_of(default), span, read_only))
-        self.p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        self.spec_params = node_params.SpecParameters(self, SPEC)
+        self.p = self.spec_params.declare()
         self.profile = load_profile(resolve(self.p['platform_profile'], 'platform profile'))
         self.sysfs = Sysfs(self.p['sysfs_root'])
         domains, problems = probe_domains(self.profile, self.sysfs)
@@ -68,7 +49,7 @@ class HardwareNode(Node):
         self.counts = {'accepted': 0, 'rejected': 0, 'failed': 0, 'watchdog_trips': 0}
         self.last, self.last_level, self.stale, self.power = '', status.OK, [], None
         self._report_start(domains, sensor)
-        self.add_on_set_parameters_callback(self._on_set)
+        self.spec_params.start(check=self._check, apply=self._apply)
         self.sys_pub = self.create_publisher(SystemState, self.p['system_state_topic'],
                                              TELEMETRY_QOS)
         self.power_pub = self.create_publisher(PowerState, self.p['power_state_topic'],
@@ -93,24 +74,16 @@ class HardwareNode(Node):
                  + (', dry_run: nothing will be written' if self.p['dry_run'] else ''))
 
     def _check(self, values):
-        """Return why a set of parameter values is invalid, or ''."""
+        """Return why parameter values do not suit the probed domains, or '' (spec: the rest)."""
         governor = values.get('safe_governor', '')
         if governor:
             missing = [d.name for d in self.writer.domains.values()
                        if d.writable and governor not in d.governors]
             if not GOVERNOR_RE.match(governor) or missing:
                 return f'safe_governor {governor!r} is not available in domains {missing}'
-        for name in ('command_topic', 'system_state_topic', 'power_state_topic',
-                     'diagnostics_topic', 'platform_profile', 'sysfs_root'):
-            if name in values and not values[name]:
-                return f'{name} must not be empty'
         return ''
 
-    def _on_set(self, params):
-        values = {p.name: p.value for p in params}
-        error = self._check(values)
-        if error:
-            return SetParametersResult(successful=False, reason=error)
+    def _apply(self, values):
         self.p.update(values)
         self.writer.dry_run = self.p['dry_run']
         self.watchdog.timeout = self.p['watchdog_timeout_s']
@@ -118,7 +91,6 @@ class HardwareNode(Node):
             self.tick_timer.timer_period_ns = int(1e9 / self.p['publish_rate_hz'])
         if 'diagnostics_rate_hz' in values:
             self.diag_timer.timer_period_ns = int(1e9 / self.p['diagnostics_rate_hz'])
-        return SetParametersResult(successful=True)
 
     def _on_command(self, msg):
         req = DvfsRequest(msg.domain, msg.mode, msg.frequency_khz, msg.min_khz, msg.max_khz,

@@ -21,7 +21,6 @@ from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, Percepti
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -29,52 +28,41 @@ MODES = {'pin': DvfsCommand.MODE_PIN, 'governor': DvfsCommand.MODE_GOVERNOR,
          'restore': DvfsCommand.MODE_RESTORE}
 
 
-def descriptor(spec):
-    """Return the ROS ParameterDescriptor of a manager_config.Param."""
-    bounds = (spec.low, spec.high) if spec.kind in ('double', 'integer') else None
-    return node_params.descriptor(spec.description, spec.kind, bounds, spec.read_only)
-
-
 class ManagerNode(Node):
     """Hierarchical sub-network and DVFS manager."""
 
     def __init__(self):
         super().__init__('manager')
-        for spec in manager_config.GLOBAL_PARAMS:
-            self.declare_parameter(spec.name, spec.default, descriptor(spec))
-        profile = paths.resolve(self._value('platform_profile'), 'platform profile')
+        self.spec_params = node_params.SpecParameters(self, manager_config.SPEC)
+        start = self.spec_params.declare()
+        profile = paths.resolve(start['platform_profile'], 'platform profile')
         self.domains = load_domains(profile)
         self.domain_names = {d.name for d in self.domains}
-        apps = list(self._value('apps'))
-        values = {}
-        for app_id in apps:
-            for spec in manager_config.APP_PARAMS:
-                default = [self.domains[0].name] if spec.name == 'domains' else spec.default
-                name = f'apps.{app_id}.{spec.name}'
-                self.declare_parameter(name, default, descriptor(spec))
-                values[name] = self._value(name)
-        for spec in manager_config.GLOBAL_PARAMS:
-            if spec.name in manager_config.ManagerConfig.__annotations__ and spec.name != 'apps':
-                values[spec.name] = self._value(spec.name)
+        apps = list(start['apps'])
+        first_domain = {'domains': [self.domains[0].name]}  # the spec's default: empty
+        values = self.spec_params.declare_mapped('apps', apps, first_domain)
+        for name in manager_config.ManagerConfig.__annotations__:
+            if name != 'apps':
+                values[name] = start[name]
         config = manager_config.initial(apps, values, self.domain_names, load_catalog)
         self.policy = ManagerPolicy(config, self.domains)
         self.pending = None
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
-        self.add_on_set_parameters_callback(self._on_set)
+        self.spec_params.start(check=self._check, apply=self._apply)
         self.subnet_pub = self.create_publisher(
-            SubnetCommand, self._value('subnet_command_topic'), COMMAND_QOS)
+            SubnetCommand, start['subnet_command_topic'], COMMAND_QOS)
         self.dvfs_pub = self.create_publisher(
-            DvfsCommand, self._value('dvfs_command_topic'), COMMAND_QOS)
+            DvfsCommand, start['dvfs_command_topic'], COMMAND_QOS)
         self.mapping_pub = self.create_publisher(
-            MappingCommand, self._value('mapping_command_topic'), COMMAND_QOS)
+            MappingCommand, start['mapping_command_topic'], COMMAND_QOS)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_subscription(PerceptionStats, self._value('perception_stats_topic'),
+        self.create_subscription(PerceptionStats, start['perception_stats_topic'],
                                  self._on_stats, TELEMETRY_QOS)
-        self.create_subscription(SystemState, self._value('system_state_topic'),
+        self.create_subscription(SystemState, start['system_state_topic'],
                                  self._on_system, TELEMETRY_QOS)
-        self.create_subscription(PowerState, self._value('power_state_topic'),
+        self.create_subscription(PowerState, start['power_state_topic'],
                                  self._on_power, TELEMETRY_QOS)
-        self.create_subscription(MissionTarget, self._value('mission_target_topic'),
+        self.create_subscription(MissionTarget, start['mission_target_topic'],
                                  self._on_mission, TELEMETRY_QOS)
         self.period = config.control_period_s
         self.timer = self.create_timer(self.period, self._on_timer)
@@ -83,18 +71,24 @@ class ManagerNode(Node):
             f'(profile {profile}); latency models: ' + '; '.join(
                 f'{a}: {s.model.source}' for a, s in self.policy.apps.items()))
 
-    def _value(self, name):
-        return self.get_parameter(name).value
+    def _changed(self, values):
+        """Return the config with values applied to the pending one (ValueError if invalid)."""
+        return manager_config.apply(self.pending or self.policy.config, values,
+                                    self.domain_names, load_catalog)
 
-    def _on_set(self, params):
-        values = {p.name: p.value for p in params}
+    def _check(self, values):
         try:
-            self.pending = manager_config.apply(self.pending or self.policy.config, values,
-                                                self.domain_names, load_catalog)
+            self._changed(values)
         except ValueError as exc:
             self.get_logger().warning(f'refused parameter change: {exc}')
-            return SetParametersResult(successful=False, reason=str(exc))
-        return SetParametersResult(successful=True)
+            return str(exc)
+        return ''
+
+    def _apply(self, values):
+        try:
+            self.pending = self._changed(values)
+        except ValueError as exc:  # checked on set: only a file changed since gets here
+            self.get_logger().error(f'parameter change not applied: {exc}')
 
     def _on_timer(self):
         if self.pending is not None:

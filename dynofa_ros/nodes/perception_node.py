@@ -18,6 +18,7 @@ from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
 from dynofa_ros.core.perception import params as params
+from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.perception.labels import top_k
@@ -28,7 +29,6 @@ from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import NameValidationException, ParameterException
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
@@ -44,11 +44,8 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs):
         super().__init__('perception', **kwargs)
         self.engine, self._worker, self._queue = None, None, LatestFrame()
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        p = {spec.name: self.declare_parameter(
-            spec.name, node_params.KINDS[spec.kind] if spec.default is None else spec.default,
-            node_params.descriptor(spec.description, spec.kind, spec.bounds, not spec.live,
-                                   spec.choices)).value for spec in params.PARAMS}
+        self.spec_params = node_params.SpecParameters(self, params.SPEC)
+        p = self.spec_params.declare()
         self._app_id, self._top_k = p['app_id'], p['top_k']
         self._random_weights = not p['checkpoint']
         catalog = catalogs.load(paths.resolve(p['catalog'], 'catalog'))
@@ -85,6 +82,7 @@ class PerceptionNode(Node):
         self.create_subscription(MappingCommand, p['mapping_command_topic'],
                                  self._on_mapping_command, COMMAND_QOS)
         self.create_timer(1.0, self._publish_diagnostics)
+        self.spec_params.start(check=self._check_parameters, apply=self._apply_parameters)
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
         self.get_logger().info(
@@ -177,23 +175,37 @@ class PerceptionNode(Node):
         self._publish_diagnostics()  # at once, so an observer sees the command was handled
 
     # --- parameters and diagnostics -------------------------------------------------------
-    def _on_set_parameters(self, parameters):
-        for parameter in parameters:
-            reason = params.check(parameter.name, parameter.value)
+    def _check_parameters(self, values):
+        """Return why live values cannot apply to the running node ('' when they can)."""
+        for name, value in values.items():
+            reason = params.check_running(name, value)
             if reason:
-                return SetParametersResult(successful=False, reason=reason)
-        if self.engine is None:  # declaring at start: nothing runs yet
-            return SetParametersResult(successful=True)
-        new = {parameter.name: parameter.value for parameter in parameters}
-        mapping = {'device': new.get('device'), 'num_threads': new.get('num_threads') or None,
-                   'cpu_affinity': new.get('cpu_affinity')}
+                return reason
+        mapping = self._mapping(values)
+        if any(value is not None for value in mapping.values()):
+            try:
+                task_mapping.validate(
+                    mapping['device'] or self.engine.device,
+                    mapping['num_threads'] or self.engine.num_threads,
+                    self.engine.cpu_affinity if mapping['cpu_affinity'] is None
+                    else mapping['cpu_affinity'])
+            except ValueError as exc:
+                return str(exc)
+        return ''
+
+    def _apply_parameters(self, values):
+        mapping = self._mapping(values)
         if any(value is not None for value in mapping.values()):
             try:
                 self.engine.set_mapping(**mapping)
-            except (ValueError, EngineError) as exc:
-                return SetParametersResult(successful=False, reason=str(exc))
-        self._top_k = new.get('top_k', self._top_k)
-        return SetParametersResult(successful=True)
+            except (ValueError, EngineError) as exc:  # checked on set: only a race gets here
+                self.get_logger().error(f'parameter mapping not applied: {exc}')
+        self._top_k = values.get('top_k', self._top_k)
+
+    @staticmethod
+    def _mapping(values):
+        return {'device': values.get('device'), 'num_threads': values.get('num_threads'),
+                'cpu_affinity': values.get('cpu_affinity')}
 
     def _publish_diagnostics(self):
         counts = self._stats.snapshot(time.monotonic(), self._queue.dropped)

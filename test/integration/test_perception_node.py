@@ -241,7 +241,8 @@ def test_parameters_set_on_the_running_node(session):
     assert len(session.classify()[1].class_ids) == 3
     for name, value, why in (('top_k', 42, 'range'), ('qos_reliability', 'reliable', 'read-only'),
                              ('initial_subnet', LARGE_ID, 'read-only'),
-                             ('cpu_affinity', [0, 0], 'twice'), ('num_threads', 99, 'outside')):
+                             ('cpu_affinity', [0, 0], 'twice'), ('num_threads', 99, 'outside'),
+                             ('num_threads', 0, 'only at start')):
         refused, = probe.set_parameters('perception', {name: value})
         assert not refused.successful and why in refused.reason, (name, refused.reason)
     assert probe.get_parameters('perception', ['top_k']) == [3]

@@ -78,8 +78,8 @@ def test_bad_application_lists_are_refused(apps, reason):
 def test_every_parameter_is_documented_with_a_range_where_numeric():
     for spec in manager_config.GLOBAL_PARAMS + manager_config.APP_PARAMS:
         assert spec.description
-        if spec.kind in ('double', 'integer'):
-            assert spec.low is not None and spec.low <= spec.default <= spec.high
+        if spec.numeric:
+            assert spec.bounds is not None and spec.bounds[0] <= spec.default <= spec.bounds[1]
 
 
 def test_platform_profile_reader_uses_the_contract_keys():
