@@ -70,7 +70,8 @@ class PerceptionNode(Node):
         self._emulation = None
         if p['dvfs_emulation.cur_freq_file']:
             self._emulation = DvfsEmulation(p['dvfs_emulation.cur_freq_file'],
-                                            sensitivity=p['dvfs_emulation.sensitivity'])
+                                            sensitivity=p['dvfs_emulation.sensitivity'],
+                                            log=self.get_logger().warning)
             self.get_logger().warning(
                 'SIMULATED HARDWARE: inference is stretched by the frequency in '
                 f'{self._emulation.path} (reference {self._emulation.ref_khz} kHz)')
@@ -225,6 +226,5 @@ class PerceptionNode(Node):
 
 
 def main(args=None):
-    return node_main.run(PerceptionNode, 'perception',
-                         (catalogs.CatalogError, EngineError, FileNotFoundError, ValueError,
-                          ParameterException, NameValidationException), args)
+    return node_main.run(PerceptionNode, 'perception', args,
+                         also=(EngineError, ParameterException, NameValidationException))
