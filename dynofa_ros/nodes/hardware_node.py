@@ -202,7 +202,7 @@ class HardwareNode(Node):
 
 
 def main(args=None):
-    return node_main.run(HardwareNode, 'hardware_node', args, startup_exit_code=2,
+    return node_main.run(HardwareNode, 'hardware_node', args=args, startup_exit_code=2,
                          cleanup=HardwareNode.restore)
 
 

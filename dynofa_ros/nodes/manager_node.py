@@ -201,4 +201,4 @@ class ManagerNode(Node):
 
 
 def main(args=None):
-    return node_main.run(ManagerNode, 'manager', args)
+    return node_main.run(ManagerNode, 'manager', args=args)

@@ -8,7 +8,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 
 
-def run(node_class, name, args=None, startup_exit_code=1, cleanup=None, also=()):
+def run(node_class, name, also=(), args=None, startup_exit_code=1, cleanup=None):
     """
     Run one node until it is interrupted; return the process exit code.
 

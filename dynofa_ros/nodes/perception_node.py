@@ -226,5 +226,5 @@ class PerceptionNode(Node):
 
 
 def main(args=None):
-    return node_main.run(PerceptionNode, 'perception', args,
-                         also=(EngineError, ParameterException, NameValidationException))
+    return node_main.run(PerceptionNode, 'perception',
+                         (EngineError, ParameterException, NameValidationException), args)
