@@ -14,7 +14,7 @@ from dynofa_ros.core.common.catalog import Arch, Catalog, Subnet
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, SystemSnapshot
 from dynofa_ros.core.manager.policy import ManagerPolicy
-from dynofa_ros.core.platforms.manager_domains import Domain
+from dynofa_ros.core.platforms.profiles import Domain
 
 KEY = 'gpu/bench/published'
 DOMAIN = Domain('gpu', 'devfreq', (), tuple(300000 + 40000 * i for i in range(25)))

@@ -5,13 +5,15 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from dynofa_ros.core.common import param_spec
+from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
 from dynofa_ros.core.hardware import status as status
 from dynofa_ros.core.hardware.dvfs_writer import DvfsRequest, DvfsWriter, Watchdog
 from dynofa_ros.core.hardware.power_sensors import EnergyCounter, find_sensor
 from dynofa_ros.core.hardware.sysfs import Sysfs
 from dynofa_ros.core.hardware.telemetry import Telemetry
-from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile, probe_domains
+from dynofa_ros.core.platforms.probe import probe_domains
+from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
@@ -36,7 +38,7 @@ class HardwareNode(Node):
         self.writer = DvfsWriter(self.sysfs, domains, self.p['dry_run'], self.get_logger())
         error = self._check(self.p)
         if error:
-            raise ValueError(error)
+            raise ConfigError(error)
         notes = []
         sensor = find_sensor(self.profile, self.sysfs, notes)
         for note in notes:
@@ -172,8 +174,8 @@ class HardwareNode(Node):
 
 
 def main(args=None):
-    return node_main.run(HardwareNode, 'hardware_node', (ValueError, FileNotFoundError, OSError),
-                         args, startup_exit_code=2, cleanup=HardwareNode.restore)
+    return node_main.run(HardwareNode, 'hardware_node', args=args, startup_exit_code=2,
+                         cleanup=HardwareNode.restore)
 
 
 if __name__ == '__main__':

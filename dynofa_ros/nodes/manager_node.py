@@ -11,11 +11,12 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from dynofa_ros.core.common import paths
-from dynofa_ros.core.common.catalog import CatalogError
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
-from dynofa_ros.core.platforms.manager_domains import load_domains, PlatformError
+from dynofa_ros.core.platforms.power_law import PowerModel
+from dynofa_ros.core.platforms.probe import planning_domains
+from dynofa_ros.core.platforms.profiles import load_profile
 from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, PerceptionStats,
                             PowerState, SubnetCommand, SystemState)
 from dynofa_ros.nodes import node_main
@@ -36,7 +37,8 @@ class ManagerNode(Node):
         self.spec_params = node_params.SpecParameters(self, manager_config.SPEC)
         start = self.spec_params.declare()
         profile = paths.resolve(start['platform_profile'], 'platform profile')
-        self.domains = load_domains(profile)
+        platform = load_profile(profile)
+        self.domains = planning_domains(platform)
         self.domain_names = {d.name for d in self.domains}
         apps = list(start['apps'])
         first_domain = {'domains': [self.domains[0].name]}  # the spec's default: empty
@@ -45,7 +47,8 @@ class ManagerNode(Node):
             if name != 'apps':
                 values[name] = start[name]
         config = manager_config.initial(apps, values, self.domain_names, load_catalog)
-        self.policy = ManagerPolicy(config, self.domains)
+        self.policy = ManagerPolicy(config, self.domains,
+                                    power_model=PowerModel(self.domains, platform.model))
         self.pending = None
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.spec_params.start(check=self._check, apply=self._apply)
@@ -192,5 +195,4 @@ class ManagerNode(Node):
 
 
 def main(args=None):
-    return node_main.run(ManagerNode, 'manager',
-                         (PlatformError, CatalogError, ValueError, OSError, KeyError), args)
+    return node_main.run(ManagerNode, 'manager', args=args)

@@ -3,18 +3,22 @@
 import gc
 import sys
 
+from dynofa_ros.core.common.errors import ConfigError
 import rclpy
 from rclpy.executors import ExternalShutdownException
 
 
-def run(node_class, name, startup_errors, args=None, startup_exit_code=1, cleanup=None):
+def run(node_class, name, also=(), args=None, startup_exit_code=1, cleanup=None):
     """
     Run one node until it is interrupted; return the process exit code.
 
-    A start-up error of the listed types prints its reason and returns startup_exit_code; an
-    exception raised while shutting down (a callback racing the signal) is not an error. cleanup
-    (e.g. restoring the hardware) runs before the node is destroyed, however the spin ended.
+    A ConfigError at start-up (or one of the `also` types, e.g. rclpy's own parameter errors)
+    prints its one-line reason and returns startup_exit_code; anything else is a bug and keeps
+    its traceback. An exception raised while shutting down (a callback racing the signal) is not
+    an error. cleanup (e.g. restoring the hardware) runs before the node is destroyed, however the
+    spin ended.
     """
+    startup_errors = (ConfigError,) + tuple(also)
     rclpy.init(args=args)
     node, reason = None, None
     try:

@@ -67,7 +67,8 @@ class PerceptionNode(Node):
         self._emulation = None
         if p['dvfs_emulation.cur_freq_file']:
             self._emulation = DvfsEmulation(p['dvfs_emulation.cur_freq_file'],
-                                            sensitivity=p['dvfs_emulation.sensitivity'])
+                                            sensitivity=p['dvfs_emulation.sensitivity'],
+                                            log=self.get_logger().warning)
             self.get_logger().warning(
                 'SIMULATED HARDWARE: inference is stretched by the frequency in '
                 f'{self._emulation.path} (reference {self._emulation.ref_khz} kHz)')
@@ -238,5 +239,4 @@ class PerceptionNode(Node):
 
 def main(args=None):
     return node_main.run(PerceptionNode, 'perception',
-                         (catalogs.CatalogError, EngineError, FileNotFoundError, ValueError,
-                          ParameterException, NameValidationException), args)
+                         (EngineError, ParameterException, NameValidationException), args)

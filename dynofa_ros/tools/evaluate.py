@@ -33,7 +33,8 @@ def build_parser():
                         help='compress each scenario to this many seconds (default: as defined)')
     parser.add_argument('--seed', type=int, default=1, help='noise seed (default 1)')
     parser.add_argument('--platform', default=DEFAULT_PLATFORM,
-                        help='simulated platform profile (default %(default)s)')
+                        help='simulation file: platform profile + ground truth '
+                        '(docs/platform_profiles.md; default %(default)s)')
     parser.add_argument('--out', default='', help='directory for PNG timelines and results.md')
     return parser
 

@@ -240,3 +240,15 @@ def test_generic_profile_discovers_policies_and_reads_rapl(tmp_path, ros_probe,
     wait_until(lambda: tree.get(f'{rel}/scaling_setspeed') == '3400000', what='cpu3 pinned')
     assert node.stop(signal.SIGINT) == 0
     assert tree.get(f'{rel}/scaling_governor') == 'schedutil'
+
+
+def test_a_bad_platform_profile_stops_the_node_with_one_line(tmp_path, node_processes):
+    tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx')
+    profile = tmp_path / 'bad.yaml'
+    profile.write_text('name: bad\ndomains: [{name: gpu, kind: devfreq, path: /sys/gpu}]\n')
+    node = node_processes('hardware_node', ros_args=node_args(tree.root,
+                                                              platform_profile=str(profile)))
+    assert node.proc.wait(30) == 2
+    out = node.output()
+    assert f'cannot start: platform profile {profile}: domains[0].path' in out
+    assert 'Traceback' not in out

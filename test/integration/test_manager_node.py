@@ -1,6 +1,7 @@
 """The manager node as a real process: telemetry from the test, parameters set at run time."""
 
 import math
+import sys
 import threading
 import time
 
@@ -138,3 +139,29 @@ def test_invalid_startup_parameters_stop_the_node_with_a_reason(node_processes):
     proc = node_processes('manager_node', ros_args=['-p', 'policy:=turbo'])
     assert proc.proc.wait(30) == 1
     assert 'policy must be one of' in proc.output()
+
+
+def test_a_bad_platform_profile_stops_the_node_with_one_line(node_processes, tmp_path):
+    profile = tmp_path / 'bad.yaml'
+    profile.write_text('name: bad\ndomains: [{name: gpu, kind: magic, path: sys/gpu}]\n')
+    proc = node_processes('manager_node', ros_args=['-p', f'platform_profile:={profile}'])
+    assert proc.proc.wait(30) == 1
+    out = proc.output()
+    assert f'manager: cannot start: platform profile {profile}: domains[0] (gpu): kind' in out
+    assert 'Traceback' not in out
+
+
+def test_a_bug_at_start_keeps_its_traceback(node_processes, tmp_path):
+    script = tmp_path / 'buggy_manager.py'
+    script.write_text(
+        'import sys\n'
+        'from dynofa_ros.nodes import manager_node\n'
+        'def broken(*args, **kwargs):\n'
+        "    raise KeyError('injected bug')\n"
+        'manager_node.planning_domains = broken\n'
+        'sys.exit(manager_node.main())\n')
+    proc = node_processes(sys.executable, str(script))
+    assert proc.proc.wait(30) != 0
+    out = proc.output()
+    assert 'Traceback' in out and "KeyError: 'injected bug'" in out
+    assert 'cannot start' not in out

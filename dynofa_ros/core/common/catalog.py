@@ -13,6 +13,7 @@ import os
 import platform
 
 from dynofa_ros.core.common import yaml_file
+from dynofa_ros.core.common.errors import ConfigError
 import yaml
 
 SUPERNETS = {
@@ -25,7 +26,7 @@ SUPERNETS = {
 HEADER = '# Sub-network catalog; the format is described in README ("Sub-network catalog").\n'
 
 
-class CatalogError(ValueError):
+class CatalogError(ConfigError):
     """A catalog file or entry is missing, malformed or inconsistent with its supernet."""
 
 

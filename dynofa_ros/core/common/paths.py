@@ -3,6 +3,7 @@
 import os
 
 from dynofa_ros.core.common.bringup import PACKAGE
+from dynofa_ros.core.common.errors import ConfigFileNotFound
 
 # The repository root when running from a source checkout (this file is core/common/paths.py).
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -19,13 +20,13 @@ def package_share():
 
 def resolve(path, kind='file'):
     """
-    Return an existing path for a file parameter, or raise FileNotFoundError naming what was tried.
+    Return an existing path for a file parameter, or raise ConfigFileNotFound naming the tries.
 
     Absolute paths are used as given; a relative path is looked up in the working directory and
     then in the package's share directory (so 'config/catalogs/x.yaml' works installed or not).
     """
     if not path:
-        raise FileNotFoundError(f'no {kind} path given')
+        raise ConfigFileNotFound(f'no {kind} path given')
     path = os.path.expanduser(path)
     if os.path.isabs(path):
         tried = [path]
@@ -34,4 +35,4 @@ def resolve(path, kind='file'):
     for candidate in tried:
         if os.path.exists(candidate):
             return candidate
-    raise FileNotFoundError(f'{kind} not found: tried ' + ', '.join(tried))
+    raise ConfigFileNotFound(f'{kind} not found: tried ' + ', '.join(tried))

@@ -5,8 +5,9 @@ Every millisecond: cameras deliver frames into depth-1 queues (a newer frame rep
 one, as in the perception node); each busy application progresses at its share of its domain
 (applications and a background program share it in equal time slices) at a speed given by the
 true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal noise per
-inference); power is static + per-domain leakage and CMOS dynamic power from the busy share and
-the voltage-frequency curve; temperature is first order. The policy gets FrameStats after every
+inference: the frequency-scaling law of core/platforms/scaling_law.py); power is the platform's
+power law (core/platforms/power_law.py) with the simulation file's true coefficients and the
+profile's static floor; temperature is first order. The policy gets FrameStats after every
 frame, System/PowerSnapshots at the telemetry period and step() every control period, exactly
 the calls the manager node makes; its decisions apply at the next frame (sub-networks) or at
 once (frequencies). Governor baselines run the kernel rules of sim_governors.py.
@@ -20,25 +21,60 @@ import random
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common import yaml_file
+from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.evaluation.governors import SimGovernor
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.manager.policy import ManagerPolicy
-from dynofa_ros.core.platforms.manager_domains import domains_from_dict, PlatformError
+from dynofa_ros.core.platforms.power_law import domain_power, DomainPower, PowerModel
+from dynofa_ros.core.platforms.probe import planning_domains
+from dynofa_ros.core.platforms.profiles import load_profile
+from dynofa_ros.core.platforms.scaling_law import check_sensitivity, latency_factor
 import numpy as np
 
-DEFAULT_PLATFORM = 'config/sim/xavier_nx_sim.yaml'
+DEFAULT_PLATFORM = 'config/sim/xavier_nx_truth.yaml'
+TRUTH_KEYS = ('dynamic_w', 'leakage_w', 'v_min')
+
+
+class SimFileError(ConfigError):
+    """A simulation file is malformed or does not match its platform profile."""
 
 
 class SimPlatform:
-    """The simulated board: domains (contract keys) plus the `sim` ground-truth section."""
+    """
+    The simulated board: a standard platform profile plus the simulation-only ground truth.
+
+    The simulation file (config/sim/*.yaml) names the profile (`platform`) and holds the `sim`
+    section: true power coefficients and latency sensitivity per domain, thermal constants.
+    The manager under test only ever sees the profile.
+    """
 
     def __init__(self, path=DEFAULT_PLATFORM):
-        raw = yaml_file.load(paths.resolve(path, 'platform profile'), 'platform profile',
-                             PlatformError)
-        self.domains = {d.name: d for d in domains_from_dict(raw, path)}
-        self.sim = raw.get('sim') or {}
+        raw = yaml_file.load(paths.resolve(path, 'simulation file'), 'simulation file',
+                             SimFileError)
+        if not isinstance(raw, dict) or not raw.get('platform') or not isinstance(
+                raw.get('sim'), dict):
+            raise SimFileError(f'simulation file {path}: needs `platform` and a `sim` mapping')
+        self.profile = load_profile(paths.resolve(raw['platform'], 'platform profile'))
+        self.domains = {d.name: d for d in planning_domains(self.profile)}
+        self.sim = raw['sim']
         self.truth = self.sim.get('domains') or {}
+        self.power_truth = {}
+        for name, truth in self.truth.items():
+            missing = [k for k in TRUTH_KEYS + ('latency_key', 'latency_scale') if k not in truth]
+            if name not in self.domains or missing:
+                raise SimFileError(f'simulation file {path}: sim.domains.{name}: not a domain of '
+                                   f'{self.profile.name} or missing {missing}')
+            try:
+                check_sensitivity(truth.get('sensitivity', 0.9))
+            except ValueError as exc:
+                raise SimFileError(f'simulation file {path}: sim.domains.{name}: {exc}') from None
+            self.power_truth[name] = DomainPower(*(float(truth[k]) for k in TRUTH_KEYS))
+
+    @property
+    def static_w(self):
+        """Return the board floor: the profile's, the one figure the manager also plans with."""
+        return self.profile.model.static_w
 
     def catalog(self, path=manager_config.DEFAULT_CATALOG):
         """Load a catalog and add the simulated profile keys (e.g. the CPU cluster's)."""
@@ -110,8 +146,9 @@ class Simulator:
         self.config = manager_config.initial([a.app_id for a in scenario.apps], values)
         used = sorted({a.domain for a in scenario.apps})
         self.domains = {n: self.platform.domains[n] for n in used}
-        self.policy = ManagerPolicy(self.config, list(self.platform.domains.values()),
-                                    catalog_loader=lambda path: cat)
+        domains = list(self.platform.domains.values())
+        self.policy = ManagerPolicy(self.config, domains, catalog_loader=lambda path: cat,
+                                    power_model=PowerModel(domains, self.platform.profile.model))
         self.catalog = cat
         self.apps = {}
         for a in scenario.apps:
@@ -141,12 +178,10 @@ class Simulator:
         return changes
 
     def _power(self, busy):
-        total = self.platform.sim.get('static_w', 2.5)
+        total = self.platform.static_w
         for name, d in self.domains.items():
-            t = self.platform.truth[name]
-            f = self.freq[name]
-            v = t['v_min'] + (1 - t['v_min']) * (f - d.f_min) / max(d.f_max - d.f_min, 1)
-            total += t['leakage_w'] * v + busy[name] * t['dynamic_w'] * (f / d.f_max) * v * v
+            total += float(domain_power(self.platform.power_truth[name], self.freq[name],
+                                        d.f_min, d.f_max, busy[name]))
         return total
 
     def run(self):
@@ -235,7 +270,7 @@ class Simulator:
             if not running:
                 continue
             k = self.platform.truth[name].get('sensitivity', 0.9)
-            speed = (1.0 - bg) / len(running) / (k * d.f_max / self.freq[name] + 1.0 - k)
+            speed = (1.0 - bg) / len(running) / latency_factor(self.freq[name], d.f_max, k)
             for app in running:
                 app.done += dt * 1000.0 * speed
                 if app.done >= app.work:

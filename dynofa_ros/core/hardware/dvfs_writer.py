@@ -86,7 +86,7 @@ class DvfsWriter:
 
     # --- validation --------------------------------------------------------------------------
     def validate(self, req):
-        """Return the Domain a request is for, or raise CommandRejected with the reason."""
+        """Return the ProbedDomain a request is for, or raise CommandRejected with the reason."""
         domain = self.domains.get(req.domain)
         if domain is None:
             raise CommandRejected(

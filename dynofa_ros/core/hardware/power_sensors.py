@@ -2,12 +2,10 @@
 Power telemetry: INA3221 (L4T 32 iio, L4T 35 hwmon), generic hwmon, Intel RAPL, or a model.
 
 A sensor reader returns per-rail watts and the total; when no sensor exists (or it fails) the node
-publishes `estimate()` marked as not measured. The model (README, "Power model"):
-
-    P = static_w + sum over domains of  idle_w + dynamic_w * load * (f / f_max) ** exponent
-
-with cpufreq domains counted per core (each core's own load) and devfreq domains as a whole (load
-from the domain's `load` file in per mille, or 1.0 when unknown: an upper bound).
+publishes `estimate()` marked as not measured: the platform's power law
+(core/platforms/power_law.py) with the profile's power.model, a cpufreq domain's load being the
+mean of its cores' utilisation and a devfreq domain's its `load` file in per mille (1.0 when
+unknown: an upper bound).
 """
 
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import os
 import re
 
 from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.platforms.power_law import domain_power
 
 
 class SensorError(Exception):
@@ -206,24 +205,23 @@ def find_sensor(profile, sysfs, notes=None):
 
 def estimate(model, domains, cur_khz, cpu_util, loads):
     """
-    Estimate power from the model.
+    Estimate power with the platform's power law.
 
-    domains: probed Domains; cur_khz: {name: kHz}; cpu_util: per-core percent list;
-    loads: {name: 0..1} for devfreq domains with a load file. Return a PowerReading.
+    model: the profile's PowerParams; domains: probed domains; cur_khz: {name: kHz} (missing:
+    f_max); cpu_util: per-core percent list; loads: {name: 0..1} for devfreq domains with a load
+    file (missing: 1.0). Return a PowerReading with a rail per domain and one 'static'.
     """
     rails = []
     for domain in domains:
-        f_max = domain.available_khz[-1] if domain.available_khz else 0
-        ratio = (cur_khz.get(domain.name, f_max) / f_max) if f_max else 1.0
-        scale = ratio ** model.exponent
+        table = domain.available_khz or (1,)
+        f = cur_khz.get(domain.name) or table[-1]
         if domain.kind == 'cpufreq':
-            idle, dyn = model.domains.get(domain.name, model.cpu_core)
             cores = domain.spec.cpus or (0,)
-            watts = sum(idle + dyn * _core_load(cpu_util, c) * scale for c in cores)
+            load = sum(_core_load(cpu_util, c) for c in cores) / len(cores)
         else:
-            idle, dyn = model.domains.get(domain.name, (0.0, 0.0))
-            watts = idle + dyn * loads.get(domain.name, 1.0) * scale
-        rails.append((domain.name, watts))
+            load = loads.get(domain.name, 1.0)
+        watts = domain_power(model.coefficients(domain.spec), f, table[0], table[-1], load)
+        rails.append((domain.name, float(watts)))
     rails.append(('static', model.static_w))
     return PowerReading(rails, sum(w for _, w in rails), 'model', False)
 

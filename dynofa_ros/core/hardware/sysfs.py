@@ -10,6 +10,8 @@ import errno
 import os
 import posixpath
 
+from dynofa_ros.core.common.errors import ConfigFileNotFound
+
 CPUFREQ_WRITABLE = frozenset((
     'scaling_governor', 'scaling_min_freq', 'scaling_max_freq', 'scaling_setspeed'))
 CPUFREQ_READABLE = CPUFREQ_WRITABLE | frozenset((
@@ -66,7 +68,7 @@ class Sysfs:
 
     def __init__(self, root='/'):
         if not os.path.isdir(root):
-            raise FileNotFoundError(f'sysfs_root {root!r} is not a directory')
+            raise ConfigFileNotFound(f'sysfs_root {root!r} is not a directory')
         self.root = os.path.realpath(root)
 
     def path(self, rel):

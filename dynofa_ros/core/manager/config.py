@@ -10,6 +10,12 @@ values or the platform (domains, catalogs, min_threads <= max_threads).
 from dataclasses import dataclass, field, replace
 
 from dynofa_ros.core.common import param_spec
+from dynofa_ros.core.common.errors import ConfigError
+
+
+class SettingError(ConfigError):
+    """A manager setting (parameter) has a wrong value."""
+
 
 SPEC = param_spec.load_node('manager')
 GLOBAL_PARAMS = SPEC.parameters
@@ -79,7 +85,7 @@ def apply(config, values, domain_names=None, catalog_check=None):
     """
     Return a new config with the {parameter name: value} changes applied.
 
-    Raise ValueError with a reason (and change nothing) when a value is invalid: wrong type,
+    Raise SettingError with a reason (and change nothing) when a value is invalid: wrong type,
     out of range, NaN, unknown policy, unknown application or domain, or a catalog that does not
     load (catalog_check(path) raises).
     """
@@ -89,43 +95,43 @@ def apply(config, values, domain_names=None, catalog_check=None):
         if app_id is None:
             spec = GLOBAL_BY_NAME.get(key)
             if spec is None or spec.name == 'apps' or key not in ManagerConfig.__annotations__:
-                raise ValueError(f'{name} is not a manager setting that can change')
+                raise SettingError(f'{name} is not a manager setting that can change')
             error = check_value(spec, value)
             if error:
-                raise ValueError(error)
+                raise SettingError(error)
             updates[key] = value
             continue
         spec = APP_BY_NAME.get(key)
         if spec is None:
-            raise ValueError(f'{name}: unknown application setting {key!r}')
+            raise SettingError(f'{name}: unknown application setting {key!r}')
         if app_id not in apps:
-            raise ValueError(f'{name}: unknown application {app_id!r}; apps are {sorted(apps)}')
+            raise SettingError(f'{name}: unknown application {app_id!r}; apps are {sorted(apps)}')
         error = check_value(spec, value, name)
         if error:
-            raise ValueError(error)
+            raise SettingError(error)
         if key == 'domains':
             value = tuple(value)
             unknown = [d for d in value if domain_names is not None and d not in domain_names]
             if unknown:
-                raise ValueError(f'{name}: unknown domains {unknown}; the platform has '
-                                 f'{sorted(domain_names)}')
+                raise SettingError(f'{name}: unknown domains {unknown}; the platform has '
+                                   f'{sorted(domain_names)}')
         if key == 'catalog' and catalog_check is not None:
             try:
                 catalog_check(value)
             except (OSError, ValueError) as exc:
-                raise ValueError(f'{name}: {exc}')
+                raise SettingError(f'{name}: {exc}')
         apps[app_id] = replace(apps[app_id], **{key: value})
     for app_id, target in apps.items():
         if target.max_threads and target.min_threads > target.max_threads:
-            raise ValueError(f'apps.{app_id}.min_threads ({target.min_threads}) exceeds '
-                             f'apps.{app_id}.max_threads ({target.max_threads})')
+            raise SettingError(f'apps.{app_id}.min_threads ({target.min_threads}) exceeds '
+                               f'apps.{app_id}.max_threads ({target.max_threads})')
     if catalog_check is not None:
         for app_id, target in apps.items():
             if target.baseline_subnet and target != config.apps.get(app_id):
                 ids = catalog_check(target.catalog).ids()
                 if target.baseline_subnet not in ids:
-                    raise ValueError(f'apps.{app_id}.baseline_subnet: '
-                                     f'{target.baseline_subnet!r} is not in the catalog {ids}')
+                    raise SettingError(f'apps.{app_id}.baseline_subnet: '
+                                       f'{target.baseline_subnet!r} is not in the catalog {ids}')
     return replace(config, apps=apps, **updates)
 
 
@@ -133,6 +139,6 @@ def initial(app_ids, values=None, domain_names=None, catalog_check=None):
     """Build a config for these applications from defaults plus {parameter: value} overrides."""
     error = check_value(GLOBAL_BY_NAME['apps'], list(app_ids))
     if error:
-        raise ValueError(error)
+        raise SettingError(error)
     config = ManagerConfig(apps={a: AppTarget(a) for a in app_ids})
     return apply(config, values or {}, domain_names, catalog_check)

@@ -5,14 +5,16 @@ predicted(s, f) = base(s) * (k * f_ref / f + (1 - k)) * ratio * slowdown
 
 base(s) comes from the catalog's latency table for the chosen profile key at the reference
 frequency f_ref (the domain's maximum: profiles are taken with the performance governor); k is
-the share of the work that scales with frequency; ratio is an EWMA of measured / predicted and
-captures what the profile misses (other programs on the same cores, a different machine);
-slowdown accounts for other managed applications sharing the domain (see manager_policy).
+the share of the work that scales with frequency (core/platforms/scaling_law.py); ratio is an
+EWMA of measured / predicted and captures what the profile misses (other programs on the same
+cores, a different machine); slowdown accounts for other managed applications sharing the
+domain (see manager_policy).
 """
 
 import math
 
 from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
 
 RATIO_LIMITS = (0.05, 20.0)
@@ -107,8 +109,7 @@ class LatencyModel:
 
     def freq_factor(self, f_khz):
         """Return how much slower than at f_ref the work runs at f_khz (array or scalar)."""
-        k = self.sensitivity
-        return k * self.f_ref / np.asarray(f_khz, dtype=float) + (1.0 - k)
+        return latency_factor(f_khz, self.f_ref, self.sensitivity)
 
     def solo(self, f_khz):
         """Return predicted latencies (ms) of every sub-network at f_khz, without sharing."""

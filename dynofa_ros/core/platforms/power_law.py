@@ -1,48 +1,93 @@
 """
-Power model the manager plans with: static board power plus per-domain leakage and CMOS dynamic.
+The one power law of a platform: static board power plus per-domain leakage and CMOS dynamic.
 
-P = static + sum_d scale * (leak_d * v_d(f) + u_d * dyn_d * (f / f_max) * v_d(f)^2)
+    P = static_w + sum_d  leakage_w_d * v_d(f) + load_d * dynamic_w_d * (f / f_max) * v_d(f)^2
 
 with the relative voltage v(f) rising linearly from v_min at the lowest to 1 at the highest
-frequency (the usual shape of a DVFS table), u_d the busy share of the domain. The default
-coefficients per kind are DEFAULTS (a Xavier-NX-class board); where a power sensor exists the
-scale is fitted online from PowerState (measured / predicted, EWMA), so only the shape matters.
+frequency (the usual shape of a DVFS table) and load the busy share 0..1 of the domain. The
+hardware node's estimate (no sensor), the manager's model and the simulator's ground truth all
+evaluate `domain_power`; their coefficients come from a platform profile's power.model
+(docs/platform_profiles.md) or, for the simulator's truth, from its simulation file.
+
+`PowerModel` is the manager's use of the law: it also fits a scale online from measured power
+(measured / predicted, EWMA), so only the shape of the coefficients matters where a sensor exists.
 """
 
+from dataclasses import dataclass, field
 import math
 
 import numpy as np
 
-# kind -> (dynamic W at f_max and full load, leakage W at f_max, relative voltage at f_min)
-DEFAULTS = {'cpufreq': (1.6, 0.25, 0.6), 'devfreq': (6.0, 0.6, 0.6)}
+
+@dataclass(frozen=True)
+class DomainPower:
+    """Coefficients of one domain: W at f_max and full load, leakage W at f_max, v at f_min."""
+
+    dynamic_w: float
+    leakage_w: float
+    v_min: float
+
+
+# Placeholders for a profile without power.model (hand-made profiles, tests). They are no board's
+# measured figures: a Xavier-NX-class shape; cpufreq figures are per core, devfreq per domain.
+KIND_DEFAULTS = {'cpufreq': DomainPower(0.8, 0.125, 0.6), 'devfreq': DomainPower(6.0, 0.6, 0.6)}
 DEFAULT_STATIC_W = 2.5
 SCALE_LIMITS = (0.2, 5.0)
 
 
-class PowerModel:
-    """Predict board power from per-domain frequencies and loads; fit its scale online."""
+@dataclass(frozen=True)
+class PowerParams:
+    """
+    A platform's power-law parameters.
 
-    def __init__(self, domains, static_w=DEFAULT_STATIC_W, coefficients=None, gain=0.1):
+    kinds: defaults per domain kind (cpufreq: per core, multiplied by the domain's cores;
+    devfreq: per domain); domains: coefficients of named domains (whole domain), which win.
+    """
+
+    static_w: float = DEFAULT_STATIC_W
+    kinds: dict = field(default_factory=lambda: dict(KIND_DEFAULTS))
+    domains: dict = field(default_factory=dict)
+
+    def coefficients(self, domain):
+        """Return the DomainPower of a domain (anything with name, kind and cpus)."""
+        if domain.name in self.domains:
+            return self.domains[domain.name]
+        per = self.kinds.get(domain.kind, KIND_DEFAULTS[domain.kind])
+        if domain.kind != 'cpufreq':
+            return per
+        cores = max(len(domain.cpus), 1)
+        return DomainPower(per.dynamic_w * cores, per.leakage_w * cores, per.v_min)
+
+
+def relative_voltage(v_min, f_khz, f_min, f_max):
+    """Return the relative voltage at f_khz: v_min at f_min rising linearly to 1 at f_max."""
+    span = max(f_max - f_min, 1)
+    return v_min + (1.0 - v_min) * (np.asarray(f_khz, dtype=float) - f_min) / span
+
+
+def domain_power(coeff, f_khz, f_min, f_max, load):
+    """Return one domain's power (W) at f_khz with busy share load (arrays broadcast)."""
+    v = relative_voltage(coeff.v_min, f_khz, f_min, f_max)
+    rel = np.asarray(f_khz, dtype=float) / f_max
+    return coeff.leakage_w * v + np.asarray(load, dtype=float) * coeff.dynamic_w * rel * v * v
+
+
+class PowerModel:
+    """The manager's power model: the law with a profile's parameters and a fitted scale."""
+
+    def __init__(self, domains, params=None, gain=0.1):
+        params = params or PowerParams()
         self.domains = {d.name: d for d in domains}
-        self.static_w = static_w
-        self.coefficients = {d.name: (coefficients or {}).get(d.name, DEFAULTS[d.kind])
-                             for d in domains}
+        self.static_w = params.static_w
+        self.coefficients = {d.name: params.coefficients(d) for d in domains}
         self.scale = 1.0
         self.gain = gain
         self.fitted = False
 
-    def voltage(self, name, f_khz):
-        d = self.domains[name]
-        v_min = self.coefficients[name][2]
-        span = max(d.f_max - d.f_min, 1)
-        return v_min + (1.0 - v_min) * (np.asarray(f_khz, dtype=float) - d.f_min) / span
-
     def domain_power(self, name, f_khz, load):
         """Return the power (W) of one domain at f_khz with busy share load (arrays broadcast)."""
-        dyn, leak, _ = self.coefficients[name]
-        v = self.voltage(name, f_khz)
-        rel = np.asarray(f_khz, dtype=float) / self.domains[name].f_max
-        return self.scale * (leak * v + np.asarray(load) * dyn * rel * v * v)
+        d = self.domains[name]
+        return self.scale * domain_power(self.coefficients[name], f_khz, d.f_min, d.f_max, load)
 
     def total(self, freqs, loads):
         """Return board power for {domain: kHz} and {domain: busy share} (missing: idle)."""

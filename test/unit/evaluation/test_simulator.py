@@ -6,7 +6,7 @@ from dynofa_ros.core.evaluation.governors import SimGovernor
 from dynofa_ros.core.evaluation.scenarios import SCENARIOS
 from dynofa_ros.core.evaluation.simulator import metrics, Simulator
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
-from dynofa_ros.core.platforms.manager_domains import Domain
+from dynofa_ros.core.platforms.profiles import Domain
 from dynofa_ros.tools import evaluate
 import numpy as np
 

@@ -8,7 +8,8 @@ from dynofa_ros.core.hardware.dvfs_writer import (DvfsRequest, DvfsWriter, limit
                                                   MODE_GOVERNOR, MODE_PIN, MODE_RANGE,
                                                   MODE_RESTORE, Watchdog)
 from dynofa_ros.core.hardware.sysfs import Sysfs
-from dynofa_ros.core.platforms.profiles import load_profile, probe_domains
+from dynofa_ros.core.platforms.probe import probe_domains
+from dynofa_ros.core.platforms.profiles import load_profile
 import pytest
 from support.hardware import (GENERIC_PROFILE, remove_tree, run_without_write_permission,
                               snapshot, world_readable_tree, XAVIER_PROFILE)

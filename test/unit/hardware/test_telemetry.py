@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 from dynofa_ros.core.fake_hardware import fake_sysfs
 from dynofa_ros.core.fake_hardware.fake_sysfs import (build, CPU_DIR, GPU_DIR, INA_HWMON_DIR,
@@ -12,7 +11,8 @@ from dynofa_ros.core.hardware.power_sensors import EnergyCounter, estimate, find
 from dynofa_ros.core.hardware.status import domain_status, parse_available
 from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 from dynofa_ros.core.hardware.telemetry import Telemetry
-from dynofa_ros.core.platforms.profiles import load_profile, probe_domains, ProfileError
+from dynofa_ros.core.platforms.probe import probe_domains, ProbedDomain
+from dynofa_ros.core.platforms.profiles import Domain, load_profile, ProfileError
 import pytest
 from support.hardware import GENERIC_PROFILE, REPO, XAVIER_PROFILE
 
@@ -115,19 +115,18 @@ def test_generic_hwmon_and_no_sensor_model(tmp_path):
 def test_power_model_formula():
     model = load_profile(XAVIER_PROFILE).model
     # cpu0 at f_max (1907.2 MHz) with cores 100 % and 0 % busy, GPU at half f_max, 50 % load.
-
-    def domain(name, kind, cpus, khz):
-        return SimpleNamespace(name=name, kind=kind, available_khz=khz,
-                               spec=SimpleNamespace(cpus=cpus))
-
-    domains = [domain('cpu0', 'cpufreq', (0, 1), (115200, 1907200)),
-               domain('gpu', 'devfreq', (), (114750, 1109250))]
+    domains = [ProbedDomain(Domain('cpu0', 'cpufreq', (0, 1)), (115200, 1907200), (), {}, {},
+                            'sysfs'),
+               ProbedDomain(Domain('gpu', 'devfreq'), (114750, 1109250), (), {}, {}, 'sysfs')]
     reading = estimate(model, domains, {'cpu0': 1907200, 'gpu': 554625}, [100.0, 0.0],
                        {'gpu': 0.5})
     rails = dict(reading.rails)
-    assert rails['cpu0'] == pytest.approx(2 * 0.05 + 0.9)
-    assert rails['gpu'] == pytest.approx(0.2 + 6.0 * 0.5 * 0.5 ** 2.4)
-    assert reading.total_w == pytest.approx(rails['cpu0'] + rails['gpu'] + 3.5)
+    # The power law: leakage * v + load * dynamic * (f / f_max) * v^2; per-core CPU figures
+    # (0.8 W dynamic, 0.125 W leakage) times the cluster's 2 cores, load the cores' mean.
+    assert rails['cpu0'] == pytest.approx(2 * 0.125 + 0.5 * 2 * 0.8)
+    v = 0.6 + 0.4 * (554625 - 114750) / (1109250 - 114750)
+    assert rails['gpu'] == pytest.approx(0.6 * v + 0.5 * 6.0 * 0.5 * v * v)
+    assert reading.total_w == pytest.approx(rails['cpu0'] + rails['gpu'] + 2.8)
     counter = EnergyCounter()
     counter.add(10.0, 1.0)
     assert counter.add(10.0, 3.5) == pytest.approx(25.0)

@@ -1,9 +1,9 @@
-"""Validation of the manager's parameters and of its platform-profile reader (no ROS)."""
+"""Validation of the manager's parameters and of how it reads a platform profile (no ROS)."""
 
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.policy import load_catalog
-from dynofa_ros.core.platforms.manager_domains import (domains_from_dict, load_domains,
-                                                       PlatformError)
+from dynofa_ros.core.platforms.probe import planning_domains
+from dynofa_ros.core.platforms.profiles import load_profile, parse_profile, ProfileError
 import pytest
 
 DOMAINS = {'cpu0', 'gpu'}
@@ -82,14 +82,18 @@ def test_every_parameter_is_documented_with_a_range_where_numeric():
             assert spec.bounds is not None and spec.bounds[0] <= spec.default <= spec.bounds[1]
 
 
-def test_platform_profile_reader_uses_the_contract_keys():
-    domains = load_domains('config/sim/xavier_nx_sim.yaml')
+def test_manager_reads_the_hardware_profile_with_the_one_reader():
+    domains = planning_domains(load_profile('config/platforms/jetson_xavier_nx.yaml'))
+    assert [d.name for d in domains] == ['cpu0', 'cpu2', 'cpu4', 'gpu']
     gpu = [d for d in domains if d.name == 'gpu'][0]
     assert gpu.kind == 'devfreq' and gpu.f_max == 1109250 and len(gpu.frequencies_khz) == 15
     assert gpu.nearest_at_least(1000000) == 1007250
-    with pytest.raises(PlatformError, match='kind'):
-        domains_from_dict({'domains': [{'name': 'x', 'kind': 'magic', 'frequencies_khz': [1]}]})
-    with pytest.raises(PlatformError, match='frequencies'):
-        domains_from_dict({'domains': [{'name': 'x', 'kind': 'cpufreq'}]})
-    with pytest.raises(PlatformError, match='cannot read'):
-        load_domains('/nonexistent.yaml')
+    with pytest.raises(ProfileError, match='kind'):
+        parse_profile({'name': 'p', 'domains': [
+            {'name': 'x', 'kind': 'magic', 'path': 'sys/x', 'frequencies_khz': [1]}]})
+    no_table = parse_profile({'name': 'p', 'domains': [
+        {'name': 'x', 'kind': 'cpufreq', 'path': 'sys/x'}]})
+    with pytest.raises(ProfileError, match='frequencies_khz'):
+        planning_domains(no_table)
+    with pytest.raises(ProfileError, match='cannot read'):
+        load_profile('/nonexistent.yaml')

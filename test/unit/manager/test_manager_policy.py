@@ -9,8 +9,8 @@ from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
-from dynofa_ros.core.platforms.manager_domains import Domain
 from dynofa_ros.core.platforms.power_law import PowerModel
+from dynofa_ros.core.platforms.profiles import Domain
 import pytest
 
 GPU = Domain('gpu', 'devfreq', (), (114750, 306000, 510000, 701250, 905250, 1109250))
