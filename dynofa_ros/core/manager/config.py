@@ -8,9 +8,10 @@ The node turns the table into ROS parameter descriptors; README's parameter tabl
 from dataclasses import dataclass, field, replace
 import math
 
+from dynofa_ros.core.common.catalog import DEFAULT_CATALOG
+
 GOVERNOR_POLICIES = ('performance', 'powersave', 'ondemand', 'schedutil')
 POLICIES = ('dynofa', 'algorithm_only', 'hardware_only') + GOVERNOR_POLICIES
-DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ callback; the README table and config/perception.yaml describe the same list.
 from dataclasses import dataclass
 import re
 
-DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'
+from dynofa_ros.core.common.catalog import DEFAULT_CATALOG
+
 _TOPIC = re.compile(r'^[~/]?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
 _DEVICE = re.compile(r'^(cpu|cuda(:[0-9]+)?)$')
 
