@@ -19,11 +19,6 @@ class Mapping:
     cpu_affinity: tuple = ()
 
 
-def allowed_cpus():
-    """Return the cores this process may run on (its affinity when the engine module loads)."""
-    return set(_ALLOWED)
-
-
 def validate(device, num_threads, cpu_affinity):
     """Return a Mapping for valid values; raise ValueError with the reason otherwise."""
     device = str(device).strip().lower()
