@@ -70,10 +70,9 @@ def apply_affinity(cores):
             continue    # a thread that just ended
         except OSError as exc:
             unrestored = _put_back(pinned)
-            raise ValueError(
-                f'cpu_affinity {sorted(target)} refused by the kernel for thread {tid}: '
-                f'{exc.strerror or exc}' + (f'; could not put back {unrestored}'
-                                             if unrestored else '')) from None
+            note = f'; could not put back {unrestored}' if unrestored else ''
+            raise ValueError(f'cpu_affinity {sorted(target)} refused by the kernel for thread '
+                             f'{tid}: {exc.strerror or exc}{note}') from None
         pinned.append((tid, before))
 
 
