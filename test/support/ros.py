@@ -7,6 +7,7 @@ import threading
 import time
 
 from dynofa_ros.core.common import bringup
+from dynofa_ros.core.common.processes import stop_process
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -54,16 +55,10 @@ class NodeProcess:
         return self.proc.poll() is None
 
     def stop(self, sig=signal.SIGINT, timeout=15.0):
-        """Send a signal and wait; kill after timeout. Return the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        """Send sig (SIGINT or SIGTERM) and wait; escalate after timeout. Return the exit code."""
+        code = stop_process(self.proc, timeout, first=sig)
         self._log.close()
-        return self.proc.returncode
+        return code
 
 
 class RosProbe:
