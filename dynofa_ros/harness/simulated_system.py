@@ -9,12 +9,12 @@ recorder and player are the installed executables.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
 from dynofa_ros.core.common.bringup import executable
+from dynofa_ros.core.common.processes import stop_process
 import yaml
 
 APP = 'cam'
@@ -116,15 +116,9 @@ class SimulatedSystem:
         proc = self.procs.pop(name, None)
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        code = stop_process(proc, timeout)
         proc.log.close()
-        return proc.returncode
+        return code
 
     def stop_recording(self):
         """Stop the recorder so the output bag is complete; return its exit code."""

@@ -3,7 +3,7 @@
 import sys
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.common import param_spec
 from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
@@ -17,6 +17,7 @@ from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile
 from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
+from dynofa_ros.nodes.diagnostics import diagnostic_array
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rclpy.node import Node
 
@@ -158,13 +159,8 @@ class HardwareNode(Node):
         if self.power is not None:
             rows.append(status.telemetry_status(name, self.stale, self.power.source,
                                                 self.power.measured))
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [DiagnosticStatus(level=bytes([level]), name=n, message=text,
-                                       hardware_id=self.profile.name,
-                                       values=[KeyValue(key=k, value=v) for k, v in vals.items()])
-                      for level, n, text, vals in rows]
-        self.diag_pub.publish(msg)
+        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows,
+                                               self.profile.name))
 
     def restore(self):
         """Put every domain this node changed back to the settings found at start."""

@@ -9,7 +9,7 @@ next control step; a MissionTarget sets the same parameters.
 import math
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
@@ -21,6 +21,7 @@ from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, Percepti
                             PowerState, SubnetCommand, SystemState)
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
+from dynofa_ros.nodes.diagnostics import diagnostic_array
 from dynofa_ros.nodes.qos import COMMAND_QOS, TELEMETRY_QOS
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -177,21 +178,17 @@ class ManagerNode(Node):
 
     def _diagnostics(self, now):
         status = self.policy.status(now)
-        array = DiagnosticArray()
-        array.header.stamp = self.get_clock().now().to_msg()
+        rows = []
         for app_id, app in status['apps'].items():
-            s = DiagnosticStatus(name=f'{self.get_name()}: {app_id}', hardware_id='dynofa')
-            s.level = DiagnosticStatus.OK if app['feasible'] else DiagnosticStatus.WARN
+            level = DiagnosticStatus.OK if app['feasible'] else DiagnosticStatus.WARN
             if status['stale']:
-                s.level = DiagnosticStatus.STALE
-            s.message = status['stale'] or app['note']
-            s.values = [KeyValue(key=k, value=f'{v:.2f}' if isinstance(v, float) else str(v))
-                        for k, v in app.items()]
-            s.values += [KeyValue(key='policy', value=status['policy'])] + [
-                KeyValue(key=f'frequency_khz.{n}', value=str(f))
-                for n, f in status['frequencies_khz'].items()]
-            array.status.append(s)
-        self.diag_pub.publish(array)
+                level = DiagnosticStatus.STALE
+            values = {k: f'{v:.2f}' if isinstance(v, float) else v for k, v in app.items()}
+            values['policy'] = status['policy']
+            values.update((f'frequency_khz.{n}', f) for n, f in status['frequencies_khz'].items())
+            rows.append((level, f'{self.get_name()}: {app_id}', status['stale'] or app['note'],
+                         values))
+        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows, 'dynofa'))
 
 
 def main(args=None):

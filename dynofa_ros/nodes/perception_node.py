@@ -13,7 +13,7 @@ from functools import partial
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
@@ -28,6 +28,7 @@ from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
+from dynofa_ros.nodes.diagnostics import diagnostic_array
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
 from rclpy.exceptions import NameValidationException, ParameterException
 from rclpy.node import Node
@@ -220,13 +221,9 @@ class PerceptionNode(Node):
             'commands_handled': self._commands, 'last_command': self._last_command,
             'weights': 'RANDOM' if self._random_weights else 'checkpoint',
             **{f'rejected_{kind}': n for kind, n in self._stats.rejected_by_kind().items()}}
-        array = DiagnosticArray()
-        array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [DiagnosticStatus(
-            level=bytes([level]), name=f'{self.get_fully_qualified_name()}: perception',
-            message=message, hardware_id=self.engine.device,
-            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])]
-        self._diag_pub.publish(array)
+        row = (level, f'{self.get_fully_qualified_name()}: perception', message, values)
+        self._diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [row],
+                                                self.engine.device))
 
     def destroy_node(self):
         self._queue.close()

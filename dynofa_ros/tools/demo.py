@@ -80,7 +80,7 @@ def build_parser():
     parser.add_argument('--out', default='out/demo', help='output directory (recreated)')
     parser.add_argument('--checkpoint', default='',
                         help='OFA w1.2 supernet checkpoint (default: random weights)')
-    parser.add_argument('--catalog', default='config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml')
+    parser.add_argument('--catalog', default=catalog_mod.DEFAULT_CATALOG)
     parser.add_argument('--phase-s', type=float, default=18.0, help='seconds per mission phase')
     parser.add_argument('--frames', type=int, default=120, help='frames in the camera bag')
     return parser

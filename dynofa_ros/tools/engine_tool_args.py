@@ -6,7 +6,6 @@ import sys
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common import paths
 
-DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'
 EXIT_BAD_INPUT = 2
 
 
@@ -16,7 +15,7 @@ class ToolError(Exception):
 
 def add_common(parser):
     """Add --catalog, --checkpoint and --subnets to a parser."""
-    parser.add_argument('--catalog', default=DEFAULT_CATALOG,
+    parser.add_argument('--catalog', default=catalog_mod.DEFAULT_CATALOG,
                         help='sub-network catalog YAML (default: %(default)s)')
     parser.add_argument('--checkpoint', default='',
                         help="OFA supernet checkpoint ({'state_dict': ...}); without one the "

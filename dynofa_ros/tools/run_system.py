@@ -25,6 +25,7 @@ import threading
 import time
 
 from dynofa_ros.core.common import bringup
+from dynofa_ros.core.common.processes import stop_processes
 
 _PR_SET_PDEATHSIG = 1
 
@@ -107,16 +108,8 @@ class Runner:
 
     def shutdown(self):
         """Send SIGINT, then SIGTERM, then SIGKILL to nodes still running; return exit codes."""
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            alive = [p for p in self.procs.values() if p.poll() is None]
-            if not alive:
-                break
-            for proc in alive:
-                proc.send_signal(sig)
-            deadline = time.monotonic() + self.stop_timeout
-            while any(p.poll() is None for p in alive) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        return {n: p.wait() for n, p in self.procs.items()}
+        codes = stop_processes(self.procs.values(), self.stop_timeout)
+        return dict(zip(self.procs, codes))
 
     def _say(self, text):
         with self._lock:

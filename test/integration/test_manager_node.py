@@ -9,6 +9,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
                             PerceptionStats, SubnetCommand, SystemState)
 from dynofa_ros.nodes.qos import COMMAND_QOS
+from rcl_interfaces.msg import ParameterEvent
 
 
 ARGS = ['-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[gpu]',
@@ -42,16 +43,23 @@ class FakePlatform:
                 subnet_index=cmd.subnet_index if cmd else 6,
                 inference_latency_ms=cmd.expected_latency_ms if cmd else 59.1,
                 frames_processed=frames, frame_rate_hz=20.0, device='cuda'))
-            time.sleep(0.05)
+            time.sleep(0.05)    # pacing, not synchronisation: a 20 Hz camera
 
     def stop(self):
         self.running = False
         self.thread.join(2)
 
 
+def _changed(node, name, value):
+    """Return a predicate: a ParameterEvent saying `node` set `name` to the double `value`."""
+    return lambda event: event.node == node and any(
+        p.name == name and p.value.double_value == value for p in event.changed_parameters)
+
+
 def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         node_processes, ros_probe):
     proc = node_processes('manager_node', ros_args=ARGS)
+    events = ros_probe.subscribe(ParameterEvent, '/parameter_events')
     commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
     dvfs = ros_probe.subscribe(DvfsCommand, 'dvfs_command', COMMAND_QOS)
     diagnostics = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
@@ -65,11 +73,12 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         faster = ros_probe.wait_for(
             commands, lambda m: m.subnet_index < first.subnet_index, timeout=15)
         assert faster.expected_latency_ms <= 45.0 * 0.9
-        for name, value, reason in (('apps.cam.latency_target_ms', math.nan, 'range'),
-                                    ('apps.cam.latency_target_ms', -1.0, ''),
+        out_of_range = 'latency_target_ms out of range Min: 0.1, Max: 1000000.0, value: '
+        for name, value, reason in (('apps.cam.latency_target_ms', math.nan, out_of_range + 'nan'),
+                                    ('apps.cam.latency_target_ms', -1.0, out_of_range + '-1.0'),
                                     ('policy', 'turbo', 'policy must be one of')):
             (result,) = ros_probe.set_parameters('manager', {name: value})
-            assert not result.successful and reason in result.reason
+            assert not result.successful and reason in result.reason, result.reason
         assert ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) == [45.0]
         status = ros_probe.wait_for(diagnostics, lambda m: any(
             s.name.endswith('cam') for s in m.status), timeout=10)
@@ -79,10 +88,9 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         ros_probe.wait_for_subscribers(mission)
         mission.publish(MissionTarget(app_id='cam', latency_target_ms=70.0,
                                       min_accuracy=math.nan, priority=0))
-        deadline = time.monotonic() + 10
-        while ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) != [70.0]:
-            assert time.monotonic() < deadline, 'mission target not applied'
-            time.sleep(0.1)
+        ros_probe.wait_for(events, _changed('/manager', 'apps.cam.latency_target_ms', 70.0),
+                           timeout=10)
+        assert ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) == [70.0]
         # The DVFS decision is re-sent as a keep-alive for the hardware watchdog.
         ros_probe.wait_for(dvfs, count=len(dvfs) + 3, timeout=10)
         assert any((a.domain, a.mode, a.frequency_khz) == (b.domain, b.mode, b.frequency_khz)
@@ -113,19 +121,24 @@ class ContendedPlatform(FakePlatform):
                 inference_latency_ms=3600.0 if threads == 2 else 60.0,
                 frames_processed=frames, frame_rate_hz=20.0, device='cpu',
                 num_threads=threads))
-            time.sleep(0.05)
+            time.sleep(0.05)    # pacing, not synchronisation: a 20 Hz camera
 
 
 def test_contention_makes_the_manager_map_the_application_to_fewer_threads(
         node_processes, ros_probe):
     proc = node_processes('manager_node', ros_args=ARGS + ['-p', 'apps.cam.max_threads:=2'])
     mappings = ros_probe.subscribe(MappingCommand, 'mapping_command', COMMAND_QOS)
+    diagnostics = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
     platform = ContendedPlatform(ros_probe, mappings)
     try:
         cmd = ros_probe.wait_for(mappings, timeout=30)
         assert (cmd.app_id, cmd.num_threads, cmd.device) == ('cam', 1, '')
         assert 'contention' in cmd.reason
-        time.sleep(2.0)     # one thread runs well: no further command (probe is 15 s away)
+        # Let ten control periods pass (one /diagnostics each) with the manager on one thread,
+        # which runs well: no further command may come (the mapping probe is 15 s away).
+        ros_probe.wait_for(diagnostics, lambda m: any(
+            s.name.endswith('cam') and {kv.key: kv.value for kv in s.values}['threads'] == '1'
+            for s in m.status), count=10, timeout=30)
         assert len(mappings) == 1
         (result,) = ros_probe.set_parameters('manager', {'apps.cam.min_threads': 3})
         assert not result.successful and 'exceeds' in result.reason

@@ -7,6 +7,7 @@ import threading
 import time
 
 from dynofa_ros.core.common import bringup
+from dynofa_ros.core.common.processes import stop_process
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -54,16 +55,10 @@ class NodeProcess:
         return self.proc.poll() is None
 
     def stop(self, sig=signal.SIGINT, timeout=15.0):
-        """Send a signal and wait; kill after timeout. Return the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        """Send sig (SIGINT or SIGTERM) and wait; escalate after timeout. Return the exit code."""
+        code = stop_process(self.proc, timeout, first=sig)
         self._log.close()
-        return self.proc.returncode
+        return code
 
 
 class RosProbe:
@@ -105,17 +100,29 @@ class RosProbe:
 
     def wait_for(self, received, predicate=lambda msg: True, timeout=20.0, count=1):
         """Wait until `count` received messages satisfy predicate; return the last of them."""
+        def hits():
+            return [m for m in received if predicate(m)]
+
+        matched = self.wait_until(lambda: len(hits()) >= count and hits(), timeout, lambda: (
+            f'{len(hits())}/{count} matching messages after {timeout:.0f} s '
+            f'({len(received)} received)'))
+        return matched[count - 1]
+
+    def wait_until(self, condition, timeout=20.0, what='condition not met'):
+        """
+        Wait until condition() is true, checked at every message received; return its value.
+
+        On timeout raise TimeoutError(what), or what() when it is callable.
+        """
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                hits = [m for m in received if predicate(m)]
-                if len(hits) >= count:
-                    return hits[count - 1]
+                value = condition()
+                if value:
+                    return value
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(
-                        f'{len(hits)}/{count} matching messages after {timeout:.0f} s '
-                        f'({len(received)} received)')
+                    raise TimeoutError(what() if callable(what) else what)
                 self._lock.wait(min(left, 0.1))
 
     def wait_for_subscribers(self, publisher, count=1, timeout=20.0):

@@ -6,7 +6,6 @@ parameter service from this (separate) process; the output is a real rosbag2 fil
 """
 
 import subprocess
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.bags import camera_bags, rosbag
@@ -66,6 +65,10 @@ def system(setup, tmp_path):
 
 def _index(subnet_id):
     return SUBSET.index(subnet_id)
+
+
+def _decision(dvfs_command):
+    return dvfs_command.domain, dvfs_command.mode, dvfs_command.frequency_khz
 
 
 def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
@@ -144,20 +147,23 @@ def test_a_cpu_hungry_program_started_mid_run_makes_the_manager_react(
     sim = system(target, record=False)
     ros_probe.wait_for(stats, lambda m: m.subnet_id == 'n7_6', timeout=120)
     ros_probe.wait_for(dvfs, lambda m: m.frequency_khz < 1907200, timeout=30)
-    time.sleep(3.0)  # let both loops settle on the quiet machine
+    # Both loops settled on the quiet machine: the last frames ran one sub-network and the
+    # manager re-sent its last frequency unchanged (a keep-alive: no new decision for a while).
+    ros_probe.wait_until(lambda: len(stats) >= 5 and len({m.subnet_id for m in stats[-5:]}) == 1
+                         and len(dvfs) >= 2 and _decision(dvfs[-1]) == _decision(dvfs[-2]),
+                         timeout=60, what='the manager did not settle on the quiet machine')
     before_cmd, before_dvfs = len(commands), len(dvfs)
     index, khz = _index(stats[-1].subnet_id), dvfs[-1].frequency_khz
     sim.start_hogs(2)
-    ros_probe.wait_for(stats, lambda m: m.inference_latency_ms > target, timeout=30)
-    # The manager reacts: a faster sub-network (inner loop) or a higher frequency (outer loop).
-    deadline = time.monotonic() + 40
-    reactions = []
-    while not reactions and time.monotonic() < deadline:
-        reactions = [m for m in commands[before_cmd:] if _index(m.subnet_id) < index] + [
-            m for m in dvfs[before_dvfs:] if m.frequency_khz > khz]
-        time.sleep(0.2)
-    sim.stop_hogs()
-    assert reactions, f'no reaction to contention ({index=}, {khz=} kHz)'
+    try:
+        ros_probe.wait_for(stats, lambda m: m.inference_latency_ms > target, timeout=30)
+        # The manager reacts: a faster sub-network (inner loop) or a higher frequency (outer).
+        reactions = ros_probe.wait_until(
+            lambda: [m for m in commands[before_cmd:] if _index(m.subnet_id) < index] + [
+                m for m in dvfs[before_dvfs:] if m.frequency_khz > khz],
+            timeout=40, what=f'no reaction to contention ({index=}, {khz=} kHz)')
+    finally:
+        sim.stop_hogs()
     assert all(m.reason for m in reactions), 'a command says why'
     assert sim.alive()
 

@@ -23,6 +23,7 @@ SUPERNETS = {
     'ofa_proxyless_d234_e346_k357_w1.3': (20, 5, (3, 5, 7), (3, 4, 6), (2, 3, 4)),
 }
 
+DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'  # the shipped catalog
 HEADER = '# Sub-network catalog; the format is described in README ("Sub-network catalog").\n'
 
 

@@ -2,7 +2,8 @@
 Scenarios of the simulated evaluation: who runs where, what targets, what happens when.
 
 (1) one model with target changes; (2) a second program taking cores mid-run; (3) two concurrent
-models sharing the GPU. `short` variants keep the same events in a few seconds for the tests.
+models sharing the GPU. `Scenario.scaled` compresses one (same events, same order) for the tests
+and `evaluate --duration`.
 """
 
 from dataclasses import dataclass, field

@@ -5,6 +5,11 @@ Rules (README, "Safety rules"): only domains of the profile, only frequencies an
 kernel lists for that domain, only allow-listed attributes; an invalid command writes nothing;
 limits are written in an order that never has min > max; a failed write rolls back the writes of
 the same command; every domain touched is restored to the settings found at start.
+
+A start setting that could not be read is never invented: restore (and the governor mode, which
+also returns the limits to their start values) leaves that setting as it is at the time, and says
+so in a warning at start. Writing the lowest or highest available frequency instead would set a
+limit the domain never had (e.g. lift a max that nvpmodel capped).
 """
 
 from dataclasses import dataclass
@@ -83,6 +88,18 @@ class DvfsWriter:
         self.log = logger or logging.getLogger('dynofa_ros.dvfs')
         self.touched = set()
         self.pinned_by_us = set()
+        for domain in self.domains.values():
+            unknown = self.unknown_at_start(domain)
+            if unknown and (domain.writable or dry_run):
+                self.log.warning(
+                    f'domain {domain.name}: could not read {", ".join(unknown)} at start; '
+                    'restoring it will leave those as they are then and restore only what was '
+                    'read')
+
+    def unknown_at_start(self, domain):
+        """Return the attributes (min, max, governor) whose start value could not be read."""
+        attrs = [ATTRS[domain.kind][key] for key in ('min', 'max', 'governor')]
+        return [attr for attr in attrs if not domain.original.get(attr)]
 
     # --- validation --------------------------------------------------------------------------
     def validate(self, req):
@@ -133,6 +150,22 @@ class DvfsWriter:
         raw = domain.original.get(ATTRS[domain.kind][key])
         return round(int(raw) / HZ_PER_UNIT[domain.kind]) if raw else None
 
+    def _start_limits(self, domain, cur_min, cur_max):
+        """
+        Return the (min, max) kHz found at start, for restoring.
+
+        A limit not read at start keeps its current value; the other one is clamped to it, so
+        that min <= max always holds.
+        """
+        lo, hi = self._original_khz(domain, 'min'), self._original_khz(domain, 'max')
+        if lo is None and hi is None:
+            return cur_min, cur_max
+        if lo is None:
+            return min(cur_min, hi), hi
+        if hi is None:
+            return lo, max(cur_max, lo)
+        return lo, hi
+
     def plan(self, req):
         """Return the ordered list of Writes for a valid request (reads the current state)."""
         domain = self.validate(req)
@@ -140,8 +173,7 @@ class DvfsWriter:
         cur_min = round(int(self._read(domain, 'min')) / unit)
         cur_max = round(int(self._read(domain, 'max')) / unit)
         cur_gov = self._read(domain, 'governor')
-        orig_min = self._original_khz(domain, 'min') or domain.available_khz[0]
-        orig_max = self._original_khz(domain, 'max') or domain.available_khz[-1]
+        orig_min, orig_max = self._start_limits(domain, cur_min, cur_max)
         orig_gov = domain.original.get(ATTRS[domain.kind]['governor'], cur_gov)
         steps = []          # (key, value) with frequencies in kHz
         if req.mode == MODE_PIN:
@@ -163,6 +195,10 @@ class DvfsWriter:
             if cur_gov != req.governor:
                 steps.append(('governor', req.governor))
         else:
+            unknown = self.unknown_at_start(domain)
+            if unknown:
+                self.log.warning(f'restore {domain.name}: {", ".join(unknown)} not read at '
+                                 'start, left as they are')
             steps += limit_writes(cur_min, cur_max, orig_min, orig_max)
             if cur_gov != orig_gov:
                 steps.append(('governor', orig_gov))

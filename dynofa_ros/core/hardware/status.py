@@ -2,8 +2,8 @@
 What the hardware node reports in /diagnostics, as plain data: (level, name, message, values).
 
 Per DVFS domain a status named '<node>: dvfs <domain>' carries the domain's available frequencies
-(key `available_khz`, space-separated kHz, ascending) and governors, so the manager can learn them
-without reading sysfs itself (`parse_available` turns the values back into lists).
+(key `available_khz`, space-separated kHz, ascending) and governors (key `governors`,
+space-separated), so a reader can learn them without reading sysfs itself.
 """
 
 from dynofa_ros.core.platforms.profiles import HZ_PER_UNIT
@@ -33,12 +33,6 @@ def domain_status(node, domain):
     if domain.writable:
         return OK, f'{node}: dvfs {domain.name}', 'writable', values
     return WARN, f'{node}: dvfs {domain.name}', 'telemetry-only (no write permission)', values
-
-
-def parse_available(values):
-    """Return (available_khz list, governors list) from a domain status's key/values dict."""
-    khz = [int(v) for v in values.get('available_khz', '').split()]
-    return khz, values.get('governors', '').split()
 
 
 def command_status(node, counts, last, level, watchdog):

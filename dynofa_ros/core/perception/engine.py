@@ -61,6 +61,9 @@ class DynamicOfaEngine:
             initial = max(catalog.subnets, key=lambda s: s.top1)
         if cache_budget_mb < 0:
             raise EngineError(f'cache_budget_mb {cache_budget_mb} must be >= 0')
+        self._mapping_lock = threading.Lock()      # one mapping change at a time
+        self._applied_affinity = ()
+        self._pin(self._mapping.cpu_affinity)      # before any thread of ours: they inherit it
 
         self._stats = self._load_bn_stats(bn_stats or catalog.bn_stats_path())
         self._master = build_supernet(catalog.supernet)
@@ -83,7 +86,6 @@ class DynamicOfaEngine:
         self._active = initial
         self._dyn, self._dyn_device, self._swap, self._dyn_state = None, None, None, None
         self._set_dynamic_device(self._mapping.device)
-        self._applied_affinity = ()
         self._cache = SubnetCacheAdapter(self, cache_budget_mb)
         self._cache.request(initial.id, self._mapping.device)
 
@@ -133,18 +135,25 @@ class DynamicOfaEngine:
         return subnet
 
     def set_mapping(self, device=None, num_threads=None, cpu_affinity=None):
-        """Change device / threads / affinity from the next frame on; MappingError if invalid."""
-        with self._lock:
-            base = self._pending_mapping or self._mapping
-        try:
-            new = task_mapping.validate(
-                base.device if device is None else device,
-                base.num_threads if num_threads is None else num_threads,
-                base.cpu_affinity if cpu_affinity is None else cpu_affinity)
-        except ValueError as exc:
-            raise MappingError(str(exc))
-        with self._lock:
-            self._pending_mapping = new
+        """
+        Change device / threads from the next frame on, CPU affinity at once.
+
+        Raise MappingError when a value is invalid or the kernel refuses the affinity; nothing
+        changes then.
+        """
+        with self._mapping_lock:
+            with self._lock:
+                base = self._pending_mapping or self._mapping
+            try:
+                new = task_mapping.validate(
+                    base.device if device is None else device,
+                    base.num_threads if num_threads is None else num_threads,
+                    base.cpu_affinity if cpu_affinity is None else cpu_affinity)
+            except ValueError as exc:
+                raise MappingError(str(exc))
+            self._pin(new.cpu_affinity)
+            with self._lock:
+                self._pending_mapping = new
 
     # --- the worker thread -----------------------------------------------------------
     def infer(self, rgb):
@@ -203,10 +212,17 @@ class DynamicOfaEngine:
             self._set_dynamic_device(new.device)
             self._cache.request(self._active.id, new.device)
         task_mapping.apply_threads(new.num_threads)
-        if new.cpu_affinity != self._applied_affinity:
-            task_mapping.apply_affinity(new.cpu_affinity)
-            self._applied_affinity = new.cpu_affinity
         self._mapping = new
+
+    def _pin(self, cpu_affinity):
+        """Apply a CPU affinity to the whole process now; MappingError if the kernel refuses."""
+        if cpu_affinity == self._applied_affinity:
+            return
+        try:
+            task_mapping.apply_affinity(cpu_affinity)
+        except ValueError as exc:
+            raise MappingError(str(exc))
+        self._applied_affinity = cpu_affinity
 
     def _build_static(self, subnet_id, device):
         subnet = self.catalog.get(subnet_id)

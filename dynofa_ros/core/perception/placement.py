@@ -2,8 +2,9 @@
 Task mapping of the engine: device, intra-op thread count and CPU affinity, validated.
 
 torch's intra-op thread count is a per-thread setting, so the engine applies it on its worker
-thread at a frame boundary. CPU affinity is applied to every thread of the process (the worker
-and torch's intra-op pool alike); threads created later inherit it.
+thread at a frame boundary. CPU affinity is applied at once, from the thread that asks, to every
+thread of the process (the worker and torch's intra-op pool alike), so that a kernel refusal
+reaches the one who asked; threads created later inherit it.
 """
 
 from dataclasses import dataclass
@@ -17,11 +18,6 @@ class Mapping:
     device: str = 'cpu'
     num_threads: int = 0
     cpu_affinity: tuple = ()
-
-
-def allowed_cpus():
-    """Return the cores this process may run on (its affinity when the engine module loads)."""
-    return set(_ALLOWED)
 
 
 def validate(device, num_threads, cpu_affinity):
@@ -57,13 +53,40 @@ def validate(device, num_threads, cpu_affinity):
 
 
 def apply_affinity(cores):
-    """Pin every thread of this process to `cores` (all allowed cores if empty)."""
+    """
+    Pin every thread of this process to `cores` (all allowed cores if empty).
+
+    Raise ValueError with the kernel's reason when it refuses a thread (EPERM, or EINVAL for
+    cores outside this process's cpuset); the threads already pinned are put back first, so the
+    process keeps the affinity it had.
+    """
     target = set(cores) or set(_ALLOWED)
-    for tid in os.listdir('/proc/self/task'):
+    pinned = []     # (thread id, its affinity before)
+    for tid in sorted(int(t) for t in os.listdir('/proc/self/task')):
         try:
-            os.sched_setaffinity(int(tid), target)
-        except (ProcessLookupError, PermissionError):
-            pass    # a thread that just ended, or one we may not touch
+            before = os.sched_getaffinity(tid)
+            os.sched_setaffinity(tid, target)
+        except ProcessLookupError:
+            continue    # a thread that just ended
+        except OSError as exc:
+            unrestored = _put_back(pinned)
+            note = f'; could not put back {unrestored}' if unrestored else ''
+            raise ValueError(f'cpu_affinity {sorted(target)} refused by the kernel for thread '
+                             f'{tid}: {exc.strerror or exc}{note}') from None
+        pinned.append((tid, before))
+
+
+def _put_back(pinned):
+    """Give threads back their earlier affinity; return 'thread: reason' of those that failed."""
+    failed = []
+    for tid, before in reversed(pinned):
+        try:
+            os.sched_setaffinity(tid, before)
+        except ProcessLookupError:
+            pass        # ended meanwhile: nothing to put back
+        except OSError as exc:
+            failed.append(f'thread {tid}: {exc.strerror or exc}')
+    return failed
 
 
 def apply_threads(num_threads):

@@ -1,11 +1,15 @@
 """Catalog loading and validation: shipped catalogs, round trip, clear errors."""
 
+import argparse
 import glob
 import math
 import os
 
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common.catalog import CatalogError
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.perception import params as perception_params
+from dynofa_ros.tools import engine_tool_args
 import pytest
 from support import engine as lib
 from support import REPO
@@ -30,6 +34,16 @@ def test_default_catalog_is_the_published_w12_pareto_set():
                                             'ofa_mbv3_w12_dynamic_ofa.yaml'))
     assert catalog.supernet == 'ofa_mbv3_d234_e346_k357_w1.2'
     assert len(catalog.subnets) == 7 and catalog.subnets[0].arch.r == 176
+
+
+def test_every_default_catalog_is_the_one_shipped_default():
+    assert os.path.isfile(os.path.join(REPO, catalog_mod.DEFAULT_CATALOG))
+    # The nodes' defaults are written in their parameter specs; the tools' in catalog.py.
+    assert manager_config.DEFAULT_CATALOG == catalog_mod.DEFAULT_CATALOG
+    assert perception_params.DEFAULT_CATALOG == catalog_mod.DEFAULT_CATALOG
+    parser = argparse.ArgumentParser()
+    engine_tool_args.add_common(parser)
+    assert parser.parse_args([]).catalog is catalog_mod.DEFAULT_CATALOG
 
 
 def test_round_trip_keeps_every_field(tmp_path):

@@ -7,7 +7,7 @@ from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.core.hardware.dvfs_writer import (DvfsRequest, DvfsWriter, limit_writes,
                                                   MODE_GOVERNOR, MODE_PIN, MODE_RANGE,
                                                   MODE_RESTORE, Watchdog)
-from dynofa_ros.core.hardware.sysfs import Sysfs
+from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 from dynofa_ros.core.platforms.probe import probe_domains
 from dynofa_ros.core.platforms.profiles import load_profile
 import pytest
@@ -130,6 +130,37 @@ def test_restore_mode_command(xavier):
     assert writer.apply(DvfsRequest('gpu', MODE_RESTORE)).ok
     assert tree.get(f'{GPU_DIR}/min_freq') == '114750000'
     assert tree.get(f'{GPU_DIR}/max_freq') == '1109250000'
+
+
+class UnreadableMaxSysfs(Sysfs):
+    """A tree whose cpu2 scaling_max_freq cannot be read (as when the probe at start failed)."""
+
+    def read(self, rel_dir, kind, attr):
+        if rel_dir.endswith('policy2') and attr == 'scaling_max_freq':
+            raise SysfsError('injected: input/output error', errno.EIO)
+        return super().read(rel_dir, kind, attr)
+
+
+def test_a_limit_not_read_at_start_is_left_alone_by_restore_and_said_so(tmp_path, caplog):
+    tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx')
+    domains, _ = probe_domains(load_profile(XAVIER_PROFILE), UnreadableMaxSysfs(tree.root))
+    with caplog.at_level('WARNING', logger='dynofa_ros.dvfs'):
+        writer = DvfsWriter(OrderCheckingSysfs(tree.root), domains)
+    assert 'domain cpu2: could not read scaling_max_freq at start' in caplog.text
+    assert 'cpu0' not in caplog.text                    # read fine: nothing to say
+    rel = f'{CPU_DIR}/cpufreq/policy2'
+    for request_ in (DvfsRequest('cpu2', MODE_RANGE, min_khz=345600, max_khz=1190400),
+                     DvfsRequest('cpu2', MODE_GOVERNOR, governor='performance')):
+        caplog.clear()
+        assert writer.apply(request_).ok
+        with caplog.at_level('WARNING', logger='dynofa_ros.dvfs'):
+            assert [o.ok for o in writer.restore()] == [True]
+        # The min and governor read at start come back; the max is never set to a value the
+        # domain did not have (the highest available, 1907200, would lift nvpmodel's cap).
+        assert tree.get(f'{rel}/scaling_min_freq') == '115200'
+        assert tree.get(f'{rel}/scaling_max_freq') == '1190400'
+        assert tree.get(f'{rel}/scaling_governor') == 'schedutil'
+        assert 'restore cpu2: scaling_max_freq not read at start, left as they are' in caplog.text
 
 
 @pytest.mark.parametrize('request_, reason', [

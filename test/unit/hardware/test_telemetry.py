@@ -8,7 +8,7 @@ from dynofa_ros.core.fake_hardware import fake_sysfs
 from dynofa_ros.core.fake_hardware.fake_sysfs import (build, CPU_DIR, GPU_DIR, INA_HWMON_DIR,
                                                       INA_IIO_DIR)
 from dynofa_ros.core.hardware.power_sensors import EnergyCounter, estimate, find_sensor
-from dynofa_ros.core.hardware.status import domain_status, parse_available
+from dynofa_ros.core.hardware.status import domain_status
 from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 from dynofa_ros.core.hardware.telemetry import Telemetry
 from dynofa_ros.core.platforms.probe import probe_domains, ProbedDomain
@@ -137,8 +137,9 @@ def test_diagnostics_carry_available_frequencies(tmp_path):
     domains, _ = probe_domains(load_profile(XAVIER_PROFILE), Sysfs(tree.root))
     level, name, _, values = domain_status('hardware', domains[3])
     assert (level, name) == (0, 'hardware: dvfs gpu')
-    khz, governors = parse_available(values)
-    assert khz == [f // 1000 for f in fake_sysfs.XAVIER_GPU_HZ] and 'nvhost_podgov' in governors
+    khz = [int(v) for v in values['available_khz'].split(' ')]
+    assert khz == [f // 1000 for f in fake_sysfs.XAVIER_GPU_HZ] and khz == sorted(khz)
+    assert 'nvhost_podgov' in values['governors'].split(' ')
     assert values['original_max_khz'] == '1109250'
 
 

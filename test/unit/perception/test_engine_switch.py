@@ -1,5 +1,6 @@
 """Switching and task mapping: applied at frame boundaries, refused when invalid."""
 
+import errno
 import os
 import threading
 
@@ -132,6 +133,53 @@ def test_mapping_is_applied_on_the_worker_at_the_next_frame(engine, image):
         engine.set_mapping(num_threads=0, cpu_affinity=[])
         engine.infer(image)
     assert os.sched_getaffinity(0) == original_affinity
+
+
+def _refuse_one_thread(monkeypatch, nth):
+    """Make the kernel refuse the nth sched_setaffinity call with EPERM; return the calls."""
+    real, calls = os.sched_setaffinity, []
+
+    def setaffinity(tid, cores):
+        calls.append(tid)
+        if len(calls) == nth:
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+        real(tid, cores)
+
+    monkeypatch.setattr(os, 'sched_setaffinity', setaffinity)
+    return calls
+
+
+def _affinities():
+    return {int(t): os.sched_getaffinity(int(t)) for t in os.listdir('/proc/self/task')}
+
+
+def test_affinity_the_kernel_refuses_is_a_refused_mapping_and_nothing_changes(
+        engine, image, monkeypatch):
+    engine.infer(image)
+    before = (engine.device, engine.num_threads, engine.cpu_affinity)
+    parked = threading.Event()
+    other = threading.Thread(target=parked.wait)    # a second thread, so one gets pinned first
+    other.start()
+    try:
+        threads = _affinities()
+        calls = _refuse_one_thread(monkeypatch, nth=2)
+        with pytest.raises(MappingError, match=r'refused by the kernel .*Operation not permitted'):
+            engine.set_mapping(num_threads=1, cpu_affinity=[min(os.sched_getaffinity(0))])
+        monkeypatch.undo()
+        assert len(calls) >= 3          # the first thread was pinned, then put back
+        assert {t: a for t, a in _affinities().items() if t in threads} == threads
+    finally:
+        parked.set()
+        other.join()
+    engine.infer(image)
+    assert (engine.device, engine.num_threads, engine.cpu_affinity) == before
+
+
+def test_engine_refuses_to_start_with_an_affinity_the_kernel_refuses(tmp_path, monkeypatch):
+    catalog = catalog_mod.load(lib.write_catalog(tmp_path, ids=('small',)))
+    _refuse_one_thread(monkeypatch, nth=1)
+    with pytest.raises(MappingError, match='refused by the kernel'):
+        DynamicOfaEngine(catalog, cpu_affinity=[min(os.sched_getaffinity(0))])
 
 
 def test_labels_and_top_k():
