@@ -18,7 +18,7 @@ Reported per frame, medians over the run:
                the same for any subscriber of the camera, so reported apart.
 The overhead ratio is in_node / bare (paired per frame, then the median) and, as a low-noise
 estimate, (bare + node_work) / bare. A camera in another process adds only the inter-process
-transfer (LARGE_DATA shared memory, DESIGN.md 2) to transfer_ms.
+transfer (FastDDS LARGE_DATA: shared memory and TCP) to transfer_ms.
 
     python bench/bench_node_overhead.py [--width 640 --height 480 --frames 80 --threads 1]
 """

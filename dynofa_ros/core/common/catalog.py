@@ -24,7 +24,8 @@ SUPERNETS = {
 }
 
 DEFAULT_CATALOG = 'config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml'  # the shipped catalog
-HEADER = '# Sub-network catalog; the format is described in README ("Sub-network catalog").\n'
+HEADER = ('# Sub-network catalog; the format is described in docs/interfaces.md '
+          '("Sub-network catalog").\n')
 
 
 class CatalogError(ConfigError):

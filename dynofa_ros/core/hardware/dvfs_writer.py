@@ -1,7 +1,7 @@
 """
 The DVFS writer: validate a command, plan ordered sysfs writes, apply them, restore on exit.
 
-Rules (README, "Safety rules"): only domains of the profile, only frequencies and governors the
+Rules (docs/nodes.md, "Safety rules"): only domains of the profile, only frequencies and governors the
 kernel lists for that domain, only allow-listed attributes; an invalid command writes nothing;
 limits are written in an order that never has min > max; a failed write rolls back the writes of
 the same command; every domain touched is restored to the settings found at start.

@@ -8,7 +8,7 @@ frequency f_ref (the domain's maximum: profiles are taken with the performance g
 the share of the work that scales with frequency (core/platforms/scaling_law.py); ratio is an
 EWMA of measured / predicted and captures what the profile misses (other programs on the same
 cores, a different machine); slowdown accounts for other managed applications sharing the
-domain (see manager_policy).
+domain (inner_loop.sharing_slowdown).
 """
 
 import math
