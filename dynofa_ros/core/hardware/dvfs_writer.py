@@ -1,10 +1,11 @@
 """
 The DVFS writer: validate a command, plan ordered sysfs writes, apply them, restore on exit.
 
-Rules (docs/nodes.md, "Safety rules"): only domains of the profile, only frequencies and governors the
-kernel lists for that domain, only allow-listed attributes; an invalid command writes nothing;
-limits are written in an order that never has min > max; a failed write rolls back the writes of
-the same command; every domain touched is restored to the settings found at start.
+Rules (docs/nodes.md, "Safety rules"): only domains of the profile, only frequencies and
+governors the kernel lists for that domain, only allow-listed attributes; an invalid command
+writes nothing; limits are written in an order that never has min > max; a failed write rolls
+back the writes of the same command; every domain touched is restored to the settings found at
+start.
 
 A start setting that could not be read is never invented: restore (and the governor mode, which
 also returns the limits to their start values) leaves that setting as it is at the time, and says
