@@ -16,13 +16,13 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
+from dynofa_ros.core.common.latest_frame import LatestFrame
 from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
 from dynofa_ros.core.perception import params as params
 from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.perception.labels import top_k
-from dynofa_ros.core.perception.latest_frame import LatestFrame
 from dynofa_ros.core.perception.stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
