@@ -14,6 +14,7 @@ import os
 import re
 
 from dynofa_ros.core.common import paths, yaml_file
+from dynofa_ros.core.common.errors import ConfigError
 
 TYPES = ('bool', 'integer', 'double', 'string', 'integer_array', 'string_array')
 # name: (regex, what a matching value is), for the pattern validator.
@@ -28,7 +29,7 @@ _FIELDS = {'type', 'default', 'description', 'read_only', 'validation', 'example
 _VALIDATORS = {'bounds', 'element_bounds', 'one_of', 'not_empty', 'unique', 'pattern'}
 
 
-class SpecError(ValueError):
+class SpecError(ConfigError):
     """A parameter spec file is malformed; the message names the file and the parameter."""
 
 
@@ -65,7 +66,7 @@ class Mapped:
 
 
 @dataclass(frozen=True)
-class NodeSpec:
+class NodeParameterSpec:
     """The parameters of one node, as read from its spec file."""
 
     node: str
@@ -262,7 +263,7 @@ def _params(path, where, table):
 
 
 def parse(data, path='<spec>'):
-    """Return the NodeSpec of parsed YAML data; raise SpecError naming path and parameter."""
+    """Return the NodeParameterSpec of parsed YAML data; raise SpecError naming the parameter."""
     if not isinstance(data, dict):
         _fail(path, 'top level', 'must be a mapping with node, title, parameters')
     for key in ('node', 'title', 'summary', 'example_header'):
@@ -284,12 +285,12 @@ def parse(data, path='<spec>'):
                   'parameter')
         mapped.append(Mapped(prefix, block['keys_from'],
                              _params(path, where, block['parameters'])))
-    return NodeSpec(data['node'], data['title'].strip(), data['summary'].strip(),
-                    data['example_header'].rstrip(), parameters, tuple(mapped), path)
+    return NodeParameterSpec(data['node'], data['title'].strip(), data['summary'].strip(),
+                             data['example_header'].rstrip(), parameters, tuple(mapped), path)
 
 
 def load(path):
-    """Return the NodeSpec in a spec file; raise SpecError naming the file and the parameter."""
+    """Return the NodeParameterSpec in a spec file; raise SpecError naming file and parameter."""
     return parse(yaml_file.load(path, 'parameter spec', SpecError), path)
 
 
@@ -299,5 +300,5 @@ def spec_path(node, root=None):
 
 
 def load_node(node, root=None):
-    """Return the NodeSpec of node 'perception', 'manager' or 'hardware'."""
+    """Return the NodeParameterSpec of node 'perception', 'manager' or 'hardware'."""
     return load(spec_path(node, root))
