@@ -26,7 +26,7 @@ CASES = {
 
 @pytest.fixture
 def decoder(monkeypatch):
-    """An ImageDecoder whose CvBridge is the ROS 2 one (strict stand-in)."""
+    """Return an ImageDecoder whose CvBridge is the ROS 2 one (strict stand-in)."""
     monkeypatch.setattr(cv_bridge, 'CvBridge', Ros2CvBridge)
     Ros2CvBridge.reads.clear()
     return ImageDecoder()
