@@ -4,7 +4,7 @@ Start the system's nodes as separate processes, like `ros2 launch` on machines w
     run_system                           # hardware, perception, manager; config/system.yaml
     run_system checkpoint:=/data/ofa_w12.pth namespace:=robot1 --duration 60
     run_system --params my.yaml --node perception --node manager
-    run_system --node perception_b=perception_node --set perception_b:app_id:=cam_b
+    run_system --app cam_b=camera_b/image_raw   # a second camera, managed too
 
 Positional NAME:=VALUE arguments are the launch file's arguments (see dynofa.launch.py), with the
 same meaning, so `run_system X:=Y` starts what `ros2 launch dynofa_ros dynofa.launch.py X:=Y` does
@@ -137,6 +137,10 @@ def build_parser():
                         help='extra parameter YAML file, applied after params_file (repeatable)')
     parser.add_argument('--node', action='append', default=[],
                         help='NAME or NAME=EXECUTABLE (repeatable; default: all three nodes)')
+    parser.add_argument('--app', action='append', default=[], metavar='APP_ID[=CAMERA_TOPIC]',
+                        help='one more camera application: a perception_<APP_ID> node like the '
+                             'perception node, on CAMERA_TOPIC (default APP_ID/image_raw), '
+                             'managed by the manager with the same settings (repeatable)')
     parser.add_argument('--set', action='append', default=[], metavar='NODE:PARAM:=VALUE',
                         help='override one parameter of one node (repeatable)')
     parser.add_argument('--duration', type=float, default=0.0,
@@ -169,9 +173,13 @@ def main(argv=None):
         if problems:
             raise ValueError('parameter sections that the nodes would drop:\n  ' +
                              '\n  '.join(problems))
+        typed = bringup.node_overrides(values, params, namespace)
+        for item in args.app:
+            app_id, _, topic = item.partition('=')
+            specs.append(bringup.add_app(typed, app_id.strip(), topic.strip(), params,
+                                         namespace))
         overrides = {node: [f'{k}:={_ros_value(v)}' for k, v in params_.items()]
-                     for node, params_ in bringup.node_overrides(values, params,
-                                                                 namespace).items()}
+                     for node, params_ in typed.items()}
         for item in args.set:
             node, sep, param = item.partition(':')
             if not sep or ':=' not in param:

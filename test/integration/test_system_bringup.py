@@ -35,7 +35,7 @@ def test_namespaced_system_gets_its_file_and_launch_arguments(ros_probe, tmp_pat
     log = open(tmp_path / 'run_system.log', 'w')
     proc = subprocess.Popen(
         [executable('run_system'), 'namespace:=robot1', f'sysfs_root:={tree.root}',
-         f'catalog:={catalog}', 'app_id:=cam2'],
+         f'catalog:={catalog}', 'app_id:=cam2', '--app', 'cam_b=camera_b/image_raw'],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def output():
@@ -61,9 +61,18 @@ def test_namespaced_system_gets_its_file_and_launch_arguments(ros_probe, tmp_pat
                if k.startswith('apps.cam.')}
         names = ['apps'] + [f'apps.cam2.{k}' for k in cam]
         got = dict(zip(names, ros_probe.get_parameters(f'{NS}/manager', names)))
-        assert got.pop('apps') == ['cam2']
+        assert got.pop('apps') == ['cam2', 'cam_b']
         assert got.pop('apps.cam2.catalog') == catalog
         assert got == {f'apps.cam2.{k}': v for k, v in cam.items() if k != 'catalog'}
+        # --app: a second camera application, configured like the first, managed too.
+        names = [f'apps.cam_b.{k}' for k in cam]
+        got = dict(zip(cam, ros_probe.get_parameters(f'{NS}/manager', names)))
+        assert got == dict(cam, catalog=catalog)
+        values = _file_values('perception')
+        names = sorted(values)
+        second = dict(zip(names, ros_probe.get_parameters(f'{NS}/perception_cam_b', names)))
+        assert second == dict(values, app_id='cam_b', image_topic='camera_b/image_raw',
+                              catalog=catalog)
 
         # Stats of an application the manager does not manage are reported, once.
         pub = ros_probe.publisher(PerceptionStats, f'{NS}/perception_stats')

@@ -236,3 +236,34 @@ def node_overrides(values, params_files=(), namespace=''):
                 value += [] if app in value else [app]
             out.setdefault(node, {})[param.replace('<app_id>', str(app))] = value
     return out
+
+
+def add_app(overrides, app_id, camera_topic, params_files=(), namespace=''):
+    """
+    Add a perception node for another camera application to overrides; return its NodeSpec.
+
+    The node, perception_<app_id>, gets the perception node's parameters (files, then launch
+    arguments) with its own app_id and image_topic (default <app_id>/image_raw), and the
+    manager lists the application, with the apps.<id>.* settings of the perception node's app.
+    overrides is node_overrides' result and is changed in place.
+    """
+    if not app_id.isidentifier():
+        raise ValueError(f'application id {app_id!r}: letters, digits and underscores only')
+    spec = NodeSpec('perception_node', f'perception_{app_id}')
+    perception = file_parameters(params_files, namespace, 'perception')
+    perception.update(overrides.get('perception', {}))
+    manager = file_parameters(params_files, namespace, 'manager')
+    manager.update(overrides.get('manager', {}))
+    main_app = perception.get('app_id', 'cam')
+    apps = list(manager.get('apps') or [main_app])
+    if app_id in apps or app_id == main_app:
+        raise ValueError(f'application {app_id!r} is already managed')
+    node = dict(perception, app_id=app_id,
+                image_topic=camera_topic or f'{app_id}/image_raw')
+    overrides[spec.name] = node
+    prefix = f'apps.{main_app}.'
+    out = overrides.setdefault('manager', {})
+    out['apps'] = apps + [app_id]
+    out.update({f'apps.{app_id}.{k[len(prefix):]}': v
+                for k, v in manager.items() if k.startswith(prefix)})
+    return spec

@@ -82,3 +82,19 @@ def test_later_parameter_files_win(tmp_path):
     overrides = bringup.node_overrides({'app_id': 'left'}, [SYSTEM_YAML, str(overlay)])
     assert overrides['manager']['apps'] == ['left', 'rear']
     assert overrides['perception'] == {'app_id': 'left'}
+
+
+def test_another_camera_application_is_configured_like_the_first():
+    overrides = bringup.node_overrides({'catalog': '/c.yaml'}, [SYSTEM_YAML])
+    spec = bringup.add_app(overrides, 'cam_b', '', [SYSTEM_YAML])
+    assert spec == bringup.NodeSpec('perception_node', 'perception_cam_b')
+    perception = bringup.file_parameters([SYSTEM_YAML], '', 'perception')
+    assert overrides['perception_cam_b'] == dict(
+        perception, app_id='cam_b', image_topic='cam_b/image_raw', catalog='/c.yaml')
+    manager = overrides['manager']
+    assert manager['apps'] == ['cam', 'cam_b']
+    assert manager['apps.cam_b.catalog'] == '/c.yaml'
+    assert manager['apps.cam_b.domains'] == ['cpu0']
+    for bad in ('cam', 'cam_b', 'bad-id'):
+        with pytest.raises(ValueError):
+            bringup.add_app(overrides, bad, '', [SYSTEM_YAML])
