@@ -20,9 +20,16 @@ def _nodes(context):
     values = {a.name: context.perform_substitution(LaunchConfiguration(a.name))
               for a in bringup.LAUNCH_ARGUMENTS}
     params_file = values.pop('params_file') or bringup.default_params_file()
-    namespace = values.pop('namespace')
+    namespace = values.pop('namespace')  # relative stays relative (under PushRosNamespace)
     log_level = values.pop('log_level')
-    overrides = bringup.node_overrides(values)
+    problems = bringup.params_file_problems(
+        params_file, bringup.absolute_namespace(namespace),
+        {spec.name for spec in bringup.SYSTEM_NODES})
+    if problems:  # the nodes would silently run on defaults
+        raise RuntimeError('parameter sections that the nodes would drop:\n  ' +
+                           '\n  '.join(problems))
+    overrides = bringup.node_overrides(values, [params_file],
+                                       bringup.absolute_namespace(namespace))
     return [Node(package=bringup.PACKAGE, executable=spec.executable, name=spec.name,
                  namespace=namespace, output='screen', emulate_tty=True,
                  parameters=[params_file, overrides.get(spec.name, {})],

@@ -29,6 +29,9 @@ def pytest_configure(config):
     os.environ.setdefault('ROS_DOMAIN_ID', str(random.SystemRandom().randint(1, 100)))
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     os.environ.setdefault('PYTHONUNBUFFERED', '1')
+    # Newer generated message classes skip their field type checks unless asked; a wrong type
+    # then aborts the process at publish time. Every test (and every process it starts) checks.
+    os.environ['ROS_PYTHON_CHECK_FIELDS'] = '1'
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -51,6 +51,7 @@ class ManagerNode(Node):
         self.policy = ManagerPolicy(config, self.domains,
                                     power_model=PowerModel(self.domains, platform.model))
         self.pending = None
+        self.unmanaged_seen = set()
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.spec_params.start(check=self._check, apply=self._apply)
         self.subnet_pub = self.create_publisher(
@@ -114,10 +115,24 @@ class ManagerNode(Node):
         self._diagnostics(now)
 
     def _on_stats(self, msg):
+        if msg.app_id not in self.policy.config.apps:
+            self._unmanaged(msg.app_id)
+            return
         stats = FrameStats(msg.app_id, time.monotonic(), msg.subnet_index,
                            msg.inference_latency_ms, msg.frames_processed, msg.frames_dropped,
                            msg.num_threads)
         self._publish(self.policy.on_frame(stats))
+
+    def _unmanaged(self, app_id):
+        """Say once per application that its stats arrive but it is not managed."""
+        if app_id in self.unmanaged_seen or len(self.unmanaged_seen) >= 32:
+            return
+        self.unmanaged_seen.add(app_id)
+        shown = app_id if len(app_id) <= 60 else f'{app_id[:60]}... ({len(app_id)} chars)'
+        self.get_logger().warning(
+            f'perception stats from application {shown!r}, which this manager does not manage '
+            f'(apps: {list(self.policy.config.apps)}); list it in the apps parameter (or start '
+            'the system with app_id:=) to manage it')
 
     def _on_system(self, msg):
         util = {}

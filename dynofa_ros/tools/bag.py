@@ -7,8 +7,12 @@ Record, replay and describe rosbag2 files (mcap or sqlite3) without rosbag2 inst
 
 `record` subscribes to each topic with the QoS its publishers offer (best-effort publishers get a
 best-effort subscription, as rosbag2 does) and writes the serialized messages as they arrive, so
-the bag holds exactly what crossed DDS. `play` publishes the stored messages with their original
-timing divided by --rate; --restamp sets header.stamp to the publish time (so latency measured from
+the bag holds exactly what crossed DDS, and the offered QoS of each publisher. Bags are written in
+rosbag2 metadata version 8, which Humble's and Jazzy's `ros2 bag` both read (--bag-version 9:
+Jazzy and newer only). `play` publishes the stored messages with their original
+timing divided by --rate, with the recorded reliability and durability when every recorded
+publisher offered the same (else reliable, volatile), as rosbag2 plays: a latched command topic
+replays latched; --restamp sets header.stamp to the publish time (so latency measured from
 the image stamp is meaningful); rename topics the ROS way, `--ros-args -r OLD:=NEW`. Our message
 types are read from the package's msg/ definitions, so bags carrying them open in `ros2 bag`.
 """
@@ -38,13 +42,25 @@ def _subscription_qos(infos):
         durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
 
 
+def _ns(duration):
+    return duration.nanoseconds
+
+
+def _recorded(info):
+    """Return a publisher's offered QoS (from the graph) as the bag records it."""
+    q = info.qos_profile
+    return rosbag.offered_qos(
+        q.history, q.depth, q.reliability, q.durability, q.liveliness, _ns(q.deadline),
+        _ns(q.lifespan), _ns(q.liveliness_lease_duration), q.avoid_ros_namespace_conventions)
+
+
 class Recorder(Node):
     """Write every message of the chosen topics to a rosbag2 file as it arrives."""
 
-    def __init__(self, path, topics, storage='mcap'):
+    def __init__(self, path, topics, storage='mcap', version=rosbag.DEFAULT_VERSION):
         super().__init__('dynofa_bag_recorder')
         self.store = rosbag.typestore()
-        self.writer = rosbag.open_writer(path, storage)
+        self.writer = rosbag.open_writer(path, storage, version)
         self.wanted = {self.resolve_topic_name(t) for t in topics}
         self.connections = {}
         self.counts = {}
@@ -65,7 +81,8 @@ class Recorder(Node):
                 self.get_logger().error(f'cannot record {topic}: type {msgtype} not importable')
                 self.connections[topic] = None
                 continue
-            conn = self.writer.add_connection(topic, msgtype, typestore=self.store)
+            conn = self.writer.add_connection(topic, msgtype, typestore=self.store,
+                                              offered_qos_profiles=[_recorded(i) for i in infos])
             self.connections[topic] = conn
             self.counts[topic] = 0
             self.create_subscription(cls, topic, lambda raw, c=conn: self._write(c, raw),
@@ -91,14 +108,20 @@ class Player(Node):
         self.publishers_ = {}
         self.classes = {}
         self.published = 0
+        self.recorded_qos = rosbag.topic_qos(path)
 
     def _publisher(self, topic, msgtype):
         key = (topic, msgtype)
         if key not in self.publishers_:
             cls = msg_dict.message_class(msgtype)
             self.classes[key] = cls
-            self.publishers_[key] = self.create_publisher(
-                cls, topic, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+            reliable, latched = rosbag.playback_qos(self.recorded_qos.get(topic, []))
+            self.publishers_[key] = self.create_publisher(cls, topic, QoSProfile(
+                depth=10,
+                reliability=(ReliabilityPolicy.RELIABLE if reliable
+                             else ReliabilityPolicy.BEST_EFFORT),
+                durability=(DurabilityPolicy.TRANSIENT_LOCAL if latched
+                            else DurabilityPolicy.VOLATILE)))
         return self.publishers_[key], self.classes[key]
 
     def wait_for_subscribers(self, timeout):
@@ -163,6 +186,10 @@ def build_parser():
     rec.add_argument('-t', '--topic', action='append', required=True, help='topic (repeatable)')
     rec.add_argument('--duration', type=float, default=0.0, help='stop after S seconds')
     rec.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap')
+    rec.add_argument('--bag-version', type=int, choices=rosbag.VERSIONS,
+                     default=rosbag.DEFAULT_VERSION,
+                     help='rosbag2 metadata version: 8 (default) opens in Humble and Jazzy, '
+                          '9 from Jazzy on')
     play = sub.add_parser('play', help='publish a bag to the live graph')
     play.add_argument('bag')
     play.add_argument('-t', '--topic', action='append', help='only these topics')
@@ -199,7 +226,7 @@ def main(argv=None):
     rclpy.init(args=argv)
     try:
         if args.command == 'record':
-            node = Recorder(args.output, args.topic, args.storage)
+            node = Recorder(args.output, args.topic, args.storage, args.bag_version)
             deadline = time.monotonic() + args.duration if args.duration > 0 else None
             try:
                 _spin_until(node, lambda: deadline is not None and time.monotonic() > deadline)

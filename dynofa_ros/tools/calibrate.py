@@ -4,7 +4,9 @@ Calibrate per-sub-network BatchNorm statistics from an image folder.
 Each catalog sub-network is extracted from the supernet and its BN running mean/var are
 recomputed over the images (OFA's evaluation preprocessing at the sub-network's resolution).
 The statistics go to a file next to the catalog that the catalog's bn_stats key then names;
-the engine swaps them in on a switch. Usage:
+the engine swaps them in on a switch. A shipped catalog is never changed: the statistics and a
+copy of the catalog naming them go to $ROS_HOME/dynofa_ros/ (~/.ros/dynofa_ros); give the copy
+to the nodes with catalog:=<that file>. Usage:
 
     calibrate --catalog config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml --images ~/imagenet_val \\
         --max-images 2000 --checkpoint ofa_mbv3_d234_e346_k357_w1.2
@@ -14,6 +16,7 @@ import argparse
 import os
 import sys
 
+from dynofa_ros.core.common import user_data
 from dynofa_ros.tools import engine_tool_args as common
 
 
@@ -27,7 +30,8 @@ def parse_args(argv):
     parser.add_argument('--batch-size', type=int, default=16, help='images per batch (default 16)')
     parser.add_argument('--output', default='',
                         help="statistics file (default: the catalog's bn_stats, else "
-                             '<catalog name>.bn.pt next to the catalog)')
+                             '<catalog name>.bn.pt next to the catalog; for a shipped catalog, '
+                             'both in $ROS_HOME/dynofa_ros/)')
     args, code = common.parse(parser, argv)
     if args is not None and (args.max_images < 0 or args.batch_size < 1):
         print('calibrate: error: --max-images must be >= 0 and --batch-size >= 1',
@@ -79,9 +83,18 @@ def run(args):
     supernet = common.load_supernet(
         catalog, args.checkpoint,
         lambda msg: print(f'calibrate: warning: {msg}', file=sys.stderr))
-    out = os.path.abspath(args.output or catalog.bn_stats_path() or os.path.join(
-        os.path.dirname(catalog.path),
-        os.path.splitext(os.path.basename(catalog.path))[0] + '.bn.pt'))
+    catalog_out = common.output_catalog(catalog)
+    stem = os.path.splitext(os.path.basename(catalog.path))[0] + '.bn.pt'
+    if args.output:
+        out = args.output
+    elif catalog_out != catalog.path:  # a shipped catalog: its copy and the stats side by side
+        out = os.path.join(os.path.dirname(catalog_out), stem)
+    else:
+        out = catalog.bn_stats_path() or os.path.join(os.path.dirname(catalog.path), stem)
+    try:
+        out = user_data.writable_output(out, 'BN statistics')
+    except ValueError as exc:
+        raise common.ToolError(str(exc))
     stats_file = BnStatsFile(catalog.supernet)
     if os.path.exists(out):     # keep other sub-networks' statistics when calibrating a few
         try:
@@ -104,9 +117,10 @@ def run(args):
     except OSError as exc:
         raise common.ToolError(f'cannot write {out}: {exc.strerror}')
     catalog.bn_stats = os.path.relpath(out, os.path.dirname(catalog.path))
-    common.save_catalog(catalog, catalog.path)
+    common.save_catalog(catalog, catalog_out)
     print(f'BN statistics of {len(subnets)} sub-networks over {len(images)} images -> {out}; '
-          f'{catalog.path} now names it (bn_stats: {catalog.bn_stats})')
+          f'{catalog_out} now names it' + ('' if catalog_out == catalog.path else
+                                           f' (use it with catalog:={catalog_out})'))
     return 0
 
 

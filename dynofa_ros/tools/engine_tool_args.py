@@ -1,10 +1,11 @@
 """Arguments and loading shared by the engine's offline tools (profile, calibrate)."""
 
 import argparse
+import os
 import sys
 
 from dynofa_ros.core.common import catalog as catalog_mod
-from dynofa_ros.core.common import paths
+from dynofa_ros.core.common import paths, user_data
 
 EXIT_BAD_INPUT = 2
 
@@ -78,6 +79,28 @@ def parse(parser, argv):
         return parser.parse_args(argv), None
     except SystemExit as exc:
         return None, exc.code
+
+
+def output_catalog(catalog, output=''):
+    """
+    Return where a changed catalog is written; ToolError for a shipped or tracked file.
+
+    --output if given; else a shipped catalog's copy in the user data directory, or the user's
+    own catalog itself.
+    """
+    try:
+        if output:
+            out = user_data.writable_output(output, 'catalog')
+        elif user_data.is_shipped(catalog.path):
+            out = user_data.new_copy_of(catalog.path)
+        else:
+            out = catalog.path
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+    except ValueError as exc:
+        raise ToolError(str(exc))
+    except OSError as exc:
+        raise ToolError(f'cannot create the folder of {out}: {exc.strerror}')
+    return out
 
 
 def save_catalog(catalog, out):

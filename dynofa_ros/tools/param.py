@@ -8,18 +8,26 @@ Get, set and list parameters of a running node (`ros2 param` for machines withou
 
 Values are parsed as YAML, as `ros2 param set` does: 60 is an integer, 60.0 a double, true a
 bool, [1, 2] an integer array, anything else (a mapping too) the text as a string. A refused set
-prints the node's reason and exits 1.
+prints the node's reason and exits 1. A name the node does not have (undeclared, or declared
+without a value) prints `Parameter not set` and exits 1, as `ros2 param get` does; an absent node
+exits 1 too. Options go before or after the sub-command (`param get /manager x --timeout 3`).
+
+The node's rcl_interfaces parameter services are called directly, so this works with Humble's
+rclpy, which has no rclpy.parameter_client.
 """
 
 import argparse
 import sys
 
+from rcl_interfaces.msg import ParameterType
+from rcl_interfaces.srv import GetParameters, ListParameters, SetParameters
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter, parameter_value_to_python
-from rclpy.parameter_client import AsyncParameterClient
 import yaml
+
+NOT_SET = 'Parameter not set'
 
 
 def parse_value(text):
@@ -53,31 +61,45 @@ class ParamClient:
         self.executor.add_node(self.node)
         self.timeout = timeout
         self.target = target
-        self.client = AsyncParameterClient(self.node, target)
-        if not self.client.wait_for_services(timeout_sec=timeout):
+        base = target.rstrip('/')
+        self.clients = {kind: self.node.create_client(srv, f'{base}/{kind}') for kind, srv in (
+            ('get_parameters', GetParameters), ('set_parameters', SetParameters),
+            ('list_parameters', ListParameters))}
+        if not all(c.wait_for_service(timeout_sec=timeout) for c in self.clients.values()):
             self.close()
             raise TimeoutError(f'node {target} is not reachable (no parameter services after '
                                f'{timeout:.0f} s)')
 
-    def _call(self, future):
+    def _call(self, kind, request):
+        future = self.clients[kind].call_async(request)
         self.executor.spin_until_future_complete(future, timeout_sec=self.timeout)
         if not future.done():
             raise TimeoutError(f'{self.target} did not answer within {self.timeout:.0f} s')
         return future.result()
 
     def get_values(self, names):
-        """Return {name: value}; a parameter that is not set maps to None."""
-        values = self._call(self.client.get_parameters(list(names))).values
-        return {n: parameter_value_to_python(v) for n, v in zip(names, values)}
+        """
+        Return {name: value}; names the node has no value for are left out.
+
+        A node answers an undeclared or uninitialised name with no values at all (rclpy) or a
+        PARAMETER_NOT_SET value; either way the name is not set.
+        """
+        values = self._call('get_parameters', GetParameters.Request(names=list(names))).values
+        if len(values) != len(names):
+            return {}
+        return {n: parameter_value_to_python(v) for n, v in zip(names, values)
+                if v.type != ParameterType.PARAMETER_NOT_SET}
 
     def set_values(self, values):
         """Set parameters; return {name: (successful, reason)}."""
         params = [Parameter(n, value=v) for n, v in values.items()]
-        results = self._call(self.client.set_parameters(params)).results
+        request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in params])
+        results = self._call('set_parameters', request).results
         return {p.name: (r.successful, r.reason) for p, r in zip(params, results)}
 
     def names(self):
-        return sorted(self._call(self.client.list_parameters([], 0)).result.names)
+        request = ListParameters.Request(prefixes=[], depth=0)
+        return sorted(self._call('list_parameters', request).result.names)
 
     def close(self):
         self.executor.shutdown()
@@ -93,6 +115,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     for name in ('get', 'set', 'list', 'dump'):
         p = sub.add_parser(name)
+        # The same option after the sub-command; SUPPRESS keeps an earlier --timeout.
+        p.add_argument('--timeout', type=float, default=argparse.SUPPRESS,
+                       help='seconds to wait for the node (default 10)')
         p.add_argument('node', help='node name, e.g. /manager')
         if name in ('get', 'set'):
             p.add_argument('name', help='parameter name')
@@ -110,12 +135,12 @@ def main(argv=None):
         return 1
     try:
         if args.command == 'get':
-            result = client.get_values([args.name])[args.name]
-            if result is None:
-                print(f'error: {args.node} has no parameter {args.name!r}', file=sys.stderr)
+            values = client.get_values([args.name])
+            if args.name not in values:
+                print(NOT_SET, file=sys.stderr)
                 return 1
-            print(yaml.safe_dump(result, default_flow_style=True).strip().removesuffix('...')
-                  .strip())
+            text = yaml.safe_dump(values[args.name], default_flow_style=True)
+            print(text.strip().removesuffix('...').strip())
         elif args.command == 'set':
             ok, reason = client.set_values({args.name: value})[args.name]
             if not ok:

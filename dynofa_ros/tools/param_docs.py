@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 
-from dynofa_ros.core.common import param_spec, paths
+from dynofa_ros.core.common import bringup, param_spec, paths
 import yaml
 
 NODES = ('perception', 'manager', 'hardware')
@@ -82,7 +82,7 @@ def render_example(spec):
     lines = [f'# {line}'.rstrip() for line in spec.example_header.splitlines()]
     lines += [f'# Generated from config/params/{spec.node}.yaml (edit that, then run',
               f'# `{COMMAND}`).',
-              f'{spec.node}:', '  ros__parameters:']
+              f'{bringup.section_key(spec.node)}:', '  ros__parameters:']
     defaults = spec.defaults()
     for param in spec.parameters:
         lines += _entry(param, param.name)

@@ -5,7 +5,10 @@ Profile the catalog's sub-networks on this machine: latency per thread count, an
 Each sub-network is extracted as a static network (the engine's steady-state path) and timed
 for a batch of one at its resolution; the median of --runs forward passes is written into the
 catalog under this machine's profile key (catalog.profile_key), with the MACs counted on the
-extracted network. Usage:
+extracted network. A shipped catalog is never changed: the profiled copy goes to --output, by
+default $ROS_HOME/dynofa_ros/<catalog name> (~/.ros/dynofa_ros); give it to the nodes with
+catalog:=<that file>. A catalog of your own is updated in place unless --output says otherwise.
+Usage:
 
     profile --catalog config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml --threads 1,2 --runs 20
 """
@@ -28,7 +31,8 @@ def parse_args(argv):
     parser.add_argument('--runs', type=int, default=20, help='timed runs (default 20)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]' (default cpu)")
     parser.add_argument('--output', default='',
-                        help='write the profiled catalog here (default: update --catalog)')
+                        help='write the profiled catalog here (default: a shipped --catalog to '
+                             '$ROS_HOME/dynofa_ros/, your own --catalog in place)')
     parser.add_argument('--no-macs', action='store_true', help='do not count MACs')
     parser.add_argument('--macs-only', action='store_true',
                         help='count MACs, measure no latency (MACs do not depend on the machine)')
@@ -74,6 +78,7 @@ def run(args):
         raise common.ToolError(str(exc))
     catalog = common.load_catalog(args.catalog)
     subnets = common.select(catalog, args.subnets)
+    out = common.output_catalog(catalog, args.output)  # refused before hours of profiling
     supernet = common.load_supernet(catalog, args.checkpoint,
                                     lambda msg: print(f'profile: warning: {msg}', file=sys.stderr))
     key = profile_key(device)
@@ -99,9 +104,9 @@ def run(args):
     finally:
         bar.close()
         torch.set_num_threads(original_threads)
-    out = args.output or catalog.path
     common.save_catalog(catalog, out)
-    print(f'profile key {key!r}; wrote {out}')
+    print(f'profile key {key!r}; wrote {out}' + ('' if out == catalog.path else
+                                                 f' (use it with catalog:={out})'))
     for subnet in subnets:
         cells = ', '.join(f'{t} thr {subnet.latency_ms[key][t]:.1f} ms' for t in args.threads)
         print(f'  {subnet.id:12s} r={subnet.arch.r} top1={subnet.top1:.2f} '

@@ -4,10 +4,13 @@ Start the system's nodes as separate processes, like `ros2 launch` on machines w
     run_system                           # hardware, perception, manager; config/system.yaml
     run_system checkpoint:=/data/ofa_w12.pth namespace:=robot1 --duration 60
     run_system --params my.yaml --node perception --node manager
-    run_system --node perception_b=perception_node --set perception_b:app_id:=cam_b
+    run_system --app cam_b=camera_b/image_raw   # a second camera, managed too
 
 Positional NAME:=VALUE arguments are the launch file's arguments (see dynofa.launch.py), with the
-same meaning, so `run_system X:=Y` starts what `ros2 launch dynofa_ros dynofa.launch.py X:=Y` does.
+same meaning, so `run_system X:=Y` starts what `ros2 launch dynofa_ros dynofa.launch.py X:=Y` does
+(namespace:=robot1 is made absolute, /robot1, as ros2 launch does). A parameter file section that
+names a started node but would not apply to it under the namespace (`perception:` under
+/robot1) is refused before anything starts; `/**/perception:` applies in any namespace.
 
 Each node is the executable installed in lib/dynofa_ros, started with the same parameter file the
 launch file uses. Ctrl-C or SIGTERM is forwarded to every node (SIGINT, as ros2 launch does;
@@ -26,6 +29,7 @@ import time
 
 from dynofa_ros.core.common import bringup
 from dynofa_ros.core.common.processes import stop_processes
+import yaml
 
 _PR_SET_PDEATHSIG = 1
 
@@ -118,8 +122,8 @@ class Runner:
 
 
 def _ros_value(value):
-    """Format a Python value for a `-p name:=value` ROS argument."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    """Format a Python value for a `-p name:=value` ROS argument (YAML, as rcl parses it)."""
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()
 
 
 def build_parser():
@@ -133,6 +137,10 @@ def build_parser():
                         help='extra parameter YAML file, applied after params_file (repeatable)')
     parser.add_argument('--node', action='append', default=[],
                         help='NAME or NAME=EXECUTABLE (repeatable; default: all three nodes)')
+    parser.add_argument('--app', action='append', default=[], metavar='APP_ID[=CAMERA_TOPIC]',
+                        help='one more camera application: a perception_<APP_ID> node like the '
+                             'perception node, on CAMERA_TOPIC (default APP_ID/image_raw), '
+                             'managed by the manager with the same settings (repeatable)')
     parser.add_argument('--set', action='append', default=[], metavar='NODE:PARAM:=VALUE',
                         help='override one parameter of one node (repeatable)')
     parser.add_argument('--duration', type=float, default=0.0,
@@ -158,9 +166,20 @@ def main(argv=None):
         for path in params:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f'parameter file {path} not found')
-        namespace, log_level = values.pop('namespace'), values.pop('log_level')
+        namespace = bringup.absolute_namespace(values.pop('namespace'))
+        log_level = values.pop('log_level')
+        problems = [problem for path in params for problem in bringup.params_file_problems(
+            path, namespace, {s.name for s in specs})]
+        if problems:
+            raise ValueError('parameter sections that the nodes would drop:\n  ' +
+                             '\n  '.join(problems))
+        typed = bringup.node_overrides(values, params, namespace)
+        for item in args.app:
+            app_id, _, topic = item.partition('=')
+            specs.append(bringup.add_app(typed, app_id.strip(), topic.strip(), params,
+                                         namespace))
         overrides = {node: [f'{k}:={_ros_value(v)}' for k, v in params_.items()]
-                     for node, params_ in bringup.node_overrides(values).items()}
+                     for node, params_ in typed.items()}
         for item in args.set:
             node, sep, param = item.partition(':')
             if not sep or ':=' not in param:
@@ -171,7 +190,7 @@ def main(argv=None):
             raise ValueError(f'--set names nodes that are not started: {sorted(unknown)}')
         commands = {s.name: node_command(prefix, s, params, namespace, log_level,
                                          overrides.get(s.name, ())) for s in specs}
-    except (ValueError, FileNotFoundError, LookupError) as exc:
+    except (ValueError, FileNotFoundError, LookupError, yaml.YAMLError) as exc:
         print(f'run_system: {exc}', file=sys.stderr)
         return 2
     runner = Runner(commands)

@@ -8,16 +8,22 @@ Publish or print messages on a topic (`ros2 topic pub/echo` for machines without
 runs, e.g. `param set /dynofa_pub values "{app_id: cam, latency_target_ms: 25}"`; a header, if the
 type has one, is stamped with the publish time. `pub` offers reliable, transient-local QoS like
 the system's command topics; `echo` asks for reliable, volatile QoS, which matches every publisher
-(add `--qos command` to also get the last command published before echo started).
+(add `--qos command` to also get the last command published before echo started). Numbers are
+converted to the field's type as `ros2 topic pub` does (40 into a float field is 40.0); a value
+that does not fit is refused, naming the field. With `--count N`, pub waits for a matched
+subscriber before the first message (`--wait`, default 10 s; exit 1 when none comes) and, after
+the last one, for every reliable subscriber to acknowledge it, so no counted message is lost.
 """
 
 import argparse
 import sys
+import time
 
 from dynofa_ros.core.common import msg_dict
 from dynofa_ros.nodes.qos import COMMAND_QOS, SENSOR_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 import yaml
@@ -29,7 +35,7 @@ QOS = {'command': COMMAND_QOS, 'telemetry': TELEMETRY_QOS, 'sensor': SENSOR_QOS}
 class PublisherNode(Node):
     """Publish one message type at a fixed rate from a YAML `values` parameter."""
 
-    def __init__(self, topic, msg_type, values, rate_hz, count, qos):
+    def __init__(self, topic, msg_type, values, rate_hz, count, qos, wait_s=10.0):
         super().__init__('dynofa_pub')
         self.msg_class = msg_dict.message_class(msg_type)
         self.message = self._build(values)  # raises ValueError before anything is published
@@ -38,7 +44,11 @@ class PublisherNode(Node):
         self.add_on_set_parameters_callback(self._on_set)
         self.publisher = self.create_publisher(self.msg_class, topic, QOS[qos])
         self.remaining = count
+        self.wait_s = wait_s
+        self.waiting_since = None
         self.timer = self.create_timer(1.0 / rate_hz, self._tick)
+        if count > 0 and wait_s > 0:
+            self.waiting_since = time.monotonic()
 
     def _build(self, text):
         values = yaml.safe_load(text) if text.strip() else {}
@@ -53,13 +63,32 @@ class PublisherNode(Node):
                     return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)
 
+    def _matched(self):
+        """With --count, hold messages back until a subscriber matched or the wait ran out."""
+        if self.waiting_since is None:
+            return True
+        if self.publisher.get_subscription_count() > 0:
+            self.waiting_since = None
+            return True
+        if time.monotonic() - self.waiting_since >= self.wait_s:
+            print(f'error: no subscriber matched {self.publisher.topic_name} within '
+                  f'{self.wait_s:g} s; nothing published', file=sys.stderr)
+            raise SystemExit(1)
+        return False
+
     def _tick(self):
+        if not self._matched():
+            return
         if hasattr(self.message, 'header'):
             self.message.header.stamp = self.get_clock().now().to_msg()
         self.publisher.publish(self.message)
         if self.remaining > 0:
             self.remaining -= 1
             if self.remaining == 0:
+                # Reliable subscribers acknowledge; exiting before that can lose the message.
+                if not self.publisher.wait_for_all_acked(Duration(seconds=5)):
+                    print('warning: not every subscriber acknowledged the last message',
+                          file=sys.stderr)
                 raise SystemExit(0)
 
 
@@ -101,6 +130,9 @@ def main(argv=None):
                        help='exit with code 1 after this many seconds (0: never)')
     pub.add_argument('values', nargs='?', default='', help='field values, YAML mapping')
     pub.add_argument('--rate', type=float, default=1.0, help='messages per second')
+    pub.add_argument('--wait', type=float, default=10.0,
+                     help='with --count: seconds to wait for a matched subscriber before the '
+                          'first message; exit 1 if none (0: publish at once)')
     argv = sys.argv if argv is None else [parser.prog, *argv]
     args = parser.parse_args(rclpy.utilities.remove_ros_args(argv)[1:])
     if args.command == 'pub' and not args.rate > 0:
@@ -109,7 +141,7 @@ def main(argv=None):
     try:
         if args.command == 'pub':
             node = PublisherNode(args.topic, args.type, args.values, args.rate, args.count,
-                                 args.qos)
+                                 args.qos, args.wait)
         else:
             node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout)
     except (ValueError, yaml.YAMLError) as exc:

@@ -2,6 +2,7 @@
 
 import signal
 import subprocess
+import time
 
 from dynofa_ros.core.bags import rosbag
 import numpy as np
@@ -59,3 +60,37 @@ def test_loop_replays_the_bag_again(camera_bag, ros_probe):
         player.wait(20)
     assert player.returncode == 0
     assert {(m.width, m.height) for m in received} == {(160, 120)}
+
+
+def test_offered_qos_is_recorded_and_replayed(tmp_path, node_processes, ros_probe):
+    """A latched command topic replays latched; a best-effort one best-effort (as rosbag2)."""
+    from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
+    out = str(tmp_path / 'recorded')
+    recorder = node_processes('bag', 'record', out, '-t', 'subnet_command', '-t', 'sensor_cmd')
+    node_processes('topic', 'pub', 'subnet_command', 'SubnetCommand', '{app_id: cam}',
+                   '--rate', '10')
+    node_processes('topic', 'pub', 'sensor_cmd', 'SubnetCommand', '{app_id: cam}',
+                   '--rate', '10', '--qos', 'sensor')
+    ros_probe.wait_until(lambda: all(n in recorder.output() for n in (
+        'recording /subnet_command', 'recording /sensor_cmd')), timeout=30,
+        what=recorder.output)
+    time.sleep(1.0)  # a few messages of each
+    assert recorder.stop(signal.SIGINT) == 0, recorder.output()
+    recorded = rosbag.topic_qos(out)
+    assert rosbag.playback_qos(recorded['/subnet_command']) == (True, True)
+    assert rosbag.playback_qos(recorded['/sensor_cmd']) == (False, False)
+
+    player = node_processes('bag', 'play', out, '--loop', '--ros-args', '-r',
+                            '__node:=qos_player')
+
+    def offered(topic):
+        return [i.qos_profile for i in ros_probe.node.get_publishers_info_by_topic(topic)
+                if i.node_name == 'qos_player']
+
+    ros_probe.wait_until(lambda: offered('/subnet_command') and offered('/sensor_cmd'),
+                         timeout=30, what=player.output)
+    (command,), (sensor,) = offered('/subnet_command'), offered('/sensor_cmd')
+    assert command.durability == DurabilityPolicy.TRANSIENT_LOCAL
+    assert command.reliability == ReliabilityPolicy.RELIABLE
+    assert sensor.durability == DurabilityPolicy.VOLATILE
+    assert sensor.reliability == ReliabilityPolicy.BEST_EFFORT

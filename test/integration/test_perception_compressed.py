@@ -22,13 +22,12 @@ NS = '/second'
 
 def test_compressed_stream_with_random_weights(node_processes, tmp_path):
     catalog = write_small_catalog(tmp_path)
-    # The shipped parameter file, its node key made to match the namespaced node.
-    with open(os.path.join(REPO, 'config', 'perception.yaml')) as f:
+    # The shipped parameter file as it is: its /**/perception key applies in the namespace.
+    params_file = os.path.join(REPO, 'config', 'perception.yaml')
+    with open(params_file) as f:
         shipped = yaml.safe_load(f)
-    params_file = tmp_path / 'perception.yaml'
-    params_file.write_text(yaml.safe_dump({f'{NS}/perception': shipped['perception']}))
     node = node_processes('perception_node', ros_args=[
-        '--params-file', str(params_file),
+        '--params-file', params_file,
         '-r', f'__ns:={NS}', '-p', f'catalog:={catalog}', '-p', 'compressed:=true',
         '-p', 'app_id:=cam2', '-p', 'num_threads:=1', '-p', 'top_k:=2'])
     probe = RosProbe('perception_compressed_probe')
@@ -55,7 +54,7 @@ def test_compressed_stream_with_random_weights(node_processes, tmp_path):
                     continue
             pytest.fail(f'no matching result after {tries} frames:\n{node.output()[-3000:]}')
 
-        file_values = shipped['perception']['ros__parameters']
+        file_values = shipped['/**/perception']['ros__parameters']
         assert probe.get_parameters(f'{NS}/perception', ['qos_depth', 'cache_budget_mb']) == [
             file_values['qos_depth'], file_values['cache_budget_mb']]
         first = send_until(lambda: compressed_msg(frames[0], '.jpg'), lambda m: True)

@@ -3,15 +3,26 @@ rosbag2 files without ROS: our message types registered, a writer opened, messag
 
 Uses the `rosbags` library, so bags are written and read here without rosbag2 installed; the
 files are ordinary rosbag2 directories (metadata.yaml + mcap or sqlite3) that `ros2 bag` opens.
+
+Bags are written in rosbag2 metadata version 8 by default: Humble's rosbag2 (metadata version
+5) reads it, because it ignores the newer fields and reads each topic's offered_qos_profiles as
+a YAML string with numeric policies, which is what version 8 holds; Jazzy reads 8 and 9.
+Version 9 (QoS as a YAML list with policy names) only opens from Jazzy on.
+Each topic records the QoS its publishers offered, and play offers what rosbag2's player
+does: the recorded reliability and durability when every publisher offered the same.
 """
 
 import glob
 import os
 
+from rosbags.interfaces import (
+    Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime)
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 
 PACKAGE = 'dynofa_ros'
+VERSIONS = (8, 9)
+DEFAULT_VERSION = 8  # readable by Humble and Jazzy (see the module docstring)
 
 
 def msg_dir():
@@ -38,12 +49,61 @@ def typestore():
     return store
 
 
-def open_writer(path, storage='mcap'):
+def open_writer(path, storage='mcap', version=DEFAULT_VERSION):
     """Open a new rosbag2 writer; the path must not exist yet."""
+    if version not in VERSIONS:
+        raise ValueError(f'bag metadata version {version} is not one of {VERSIONS}')
     plugin = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}[storage]
-    writer = Writer(path, version=9, storage_plugin=plugin)
+    writer = Writer(path, version=version, storage_plugin=plugin)
     writer.open()
+    # Without an entry rosbags writes `custom_data: null`, which Jazzy's rosbag2 reads as a map
+    # (yaml-cpp refuses null: bad conversion) from metadata version 6 on.
+    writer.set_custom_data('dynofa_ros.writer', 'dynofa_ros bag tools (rosbags)')
     return writer
+
+
+def _time(ns):
+    ns = max(0, int(ns))
+    return QosTime(ns // 1_000_000_000, ns % 1_000_000_000)
+
+
+def offered_qos(history, depth, reliability, durability, liveliness=1, deadline_ns=0,
+                lifespan_ns=0, lease_duration_ns=0, avoid_ros_namespace_conventions=False):
+    """
+    Return a publisher's QoS as a bag records it; policies are the rmw enum values.
+
+    (history 1 keep-last, 2 keep-all; reliability 1 reliable, 2 best-effort; durability
+    1 transient-local, 2 volatile; liveliness 1 automatic, 3 manual by topic.)
+    """
+    return Qos(QosHistory(int(history)), int(depth), QosReliability(int(reliability)),
+               QosDurability(int(durability)), _time(deadline_ns), _time(lifespan_ns),
+               QosLiveliness(int(liveliness)), _time(lease_duration_ns),
+               bool(avoid_ros_namespace_conventions))
+
+
+def playback_qos(recorded):
+    """
+    Return (reliable, transient_local) to publish a topic with, from its recorded QoS.
+
+    As rosbag2's player (adapt_offer_to_recorded_offers): the recorded publishers' reliability
+    and durability when they all offered the same, else (and with nothing recorded) rosbag2's
+    default offer, reliable and volatile; the history is keep-last 10 either way.
+    """
+    kinds = {(q.reliability, q.durability) for q in recorded}
+    if len(kinds) != 1:
+        return True, False
+    reliability, durability = kinds.pop()
+    return (reliability != QosReliability.BEST_EFFORT,
+            durability == QosDurability.TRANSIENT_LOCAL)
+
+
+def topic_qos(path):
+    """Return {topic: [recorded Qos, ...]} from a bag."""
+    with Reader(path) as reader:
+        out = {}
+        for c in reader.connections:
+            out.setdefault(c.topic, []).extend(c.ext.offered_qos_profiles)
+        return out
 
 
 def read_messages(path, topics=None):

@@ -2,11 +2,17 @@
 Turn camera messages into the RGB uint8 HxWx3 arrays the engine takes, or refuse them (why).
 
 Raw images (sensor_msgs/Image fields: height, width, encoding, step, data) are checked against
-their header before any pixel is read, then converted with CvBridge. Compressed images
+their header before any pixel is read, then the message itself is converted with CvBridge. Both
+bridges work: the ROS 2 one (apt ros-<distro>-cv-bridge, from vision_opencv) reads height, width,
+step, encoding, is_bigendian and data; the pip `cv-bridge` port reads the same but step. Where
+they would differ (row padding, which the port ignores; the big-endian flag, whose byte swap
+fails on numpy 2 and means nothing for 8-bit channels) the bridge gets a packed copy of the
+message, of the message's own type, with step = row size and is_bigendian = 0. Compressed images
 (sensor_msgs/CompressedImage: format, data) are decoded by CvBridge (OpenCV) whatever their
 format field says. Messages are duck-typed, so this module needs no ROS client library.
 """
 
+from array import array
 from types import SimpleNamespace
 
 import numpy as np
@@ -39,17 +45,11 @@ class ImageDecoder:
         """Return a raw Image message as HxWx3 uint8 RGB; raise ImageRejected if unusable."""
         data = _buffer(msg.data)
         view = raw_layout(msg.encoding, msg.height, msg.width, msg.step, len(data))
-        channels = ACCEPTED_ENCODINGS[msg.encoding]
-        row = msg.width * channels
-        if msg.step != row:
-            # Row padding: CvBridge reads rows back to back, so hand it the packed pixels.
-            rows = np.frombuffer(data, np.uint8, count=msg.step * msg.height)
-            data = np.ascontiguousarray(rows.reshape(msg.height, msg.step)[:, :row])
-        # The bridge's byte swap is broken on numpy 2 and means nothing for 8-bit channels.
-        packed = SimpleNamespace(height=view[0], width=view[1], encoding=msg.encoding,
-                                 is_bigendian=0, data=data)
-        rgb = self._bridge.imgmsg_to_cv2(packed, desired_encoding='rgb8')
-        return rgb.reshape(msg.height, msg.width, 3)
+        row = msg.width * ACCEPTED_ENCODINGS[msg.encoding]
+        if msg.step != row or msg.is_bigendian or data is not msg.data:
+            msg = _packed(msg, data, row)
+        rgb = self._bridge.imgmsg_to_cv2(msg, desired_encoding='rgb8')
+        return rgb.reshape(view[0], view[1], 3)
 
     def decode_compressed(self, msg):
         """Return a CompressedImage message as HxWx3 uint8 RGB; raise ImageRejected if unusable."""
@@ -101,6 +101,17 @@ def raw_layout(encoding, height, width, step, data_len):
         raise ImageRejected('size', f'data has {data_len} bytes, more than step {step} x '
                             f'height {height} = {expected}: size fields do not match the data')
     return height, width
+
+
+def _packed(msg, data, row):
+    """Return a copy of a raw Image of the same type: rows back to back, little-endian flag."""
+    rows = np.frombuffer(data, np.uint8, count=msg.step * msg.height)
+    packed = type(msg)()
+    for name in ('header', 'height', 'width', 'encoding'):
+        setattr(packed, name, getattr(msg, name))
+    packed.is_bigendian, packed.step = 0, row
+    packed.data = array('B', rows.reshape(msg.height, msg.step)[:, :row].tobytes())
+    return packed
 
 
 def _buffer(data):

@@ -232,7 +232,7 @@ def test_config_file_sets_and_documents_every_parameter():
     path = os.path.join(REPO, 'config', 'perception.yaml')
     with open(path) as f:
         text = f.read()
-    values = yaml.safe_load(text)['perception']['ros__parameters']
+    values = yaml.safe_load(text)['/**/perception']['ros__parameters']
     lines = text.splitlines()
     for spec in params.PARAMS:
         # A key line, or (for an unset array) a commented-out one, preceded by a comment.

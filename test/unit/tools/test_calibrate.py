@@ -8,6 +8,7 @@ from dynofa_ros.core.perception.engine import DynamicOfaEngine
 from dynofa_ros.tools import calibrate
 import pytest
 from support import engine as lib
+from support import REPO
 import torch
 
 
@@ -74,3 +75,24 @@ def test_calibrate_rejects_bad_input_with_exit_code_2(tmp_path, env, capsys, arg
     assert message in capsys.readouterr().err
     assert open(path).read() == before
     assert not os.path.exists(str(tmp_path / 'tiny.bn.pt'))
+
+
+def test_calibrate_never_edits_the_shipped_catalog(tmp_path, env, monkeypatch, capsys):
+    monkeypatch.setenv('ROS_HOME', str(tmp_path / 'ros_home'))
+    shipped = os.path.join(REPO, catalog_mod.DEFAULT_CATALOG)
+    with open(shipped, 'rb') as f:
+        before = f.read()
+    subnet = catalog_mod.load(shipped).subnets[0].id
+    argv = ['--catalog', shipped, '--subnets', subnet, '--checkpoint', env['checkpoint'],
+            '--images', env['images'], '--max-images', '1', '--batch-size', '1']
+    assert calibrate.main(argv) == 0
+    folder = tmp_path / 'ros_home' / 'dynofa_ros'
+    copy = catalog_mod.load(str(folder / os.path.basename(shipped)))
+    assert copy.bn_stats_path() == str(folder / 'ofa_mbv3_w12_dynamic_ofa.bn.pt')
+    assert sorted(BnStatsFile.load(copy.bn_stats_path()).subnets) == [subnet]
+    assert 'use it with catalog:=' in capsys.readouterr().out
+    assert calibrate.main(argv + ['--output', os.path.join(os.path.dirname(shipped),
+                                                           'x.bn.pt')]) == 2
+    with open(shipped, 'rb') as f:
+        assert f.read() == before
+    assert not os.path.exists(os.path.join(os.path.dirname(shipped), 'x.bn.pt'))

@@ -1,10 +1,13 @@
 """The profile tool on a tiny setup: latency and MACs written into the catalog; bad input."""
 
+import os
+
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common.catalog import profile_key
 from dynofa_ros.tools import profile
 import pytest
 from support import engine as lib
+from support import REPO
 
 
 @pytest.fixture(scope='module')
@@ -75,3 +78,30 @@ def test_profile_rejects_wrong_checkpoint(tmp_path, capsys):
     (tmp_path / 'bad.pth').write_bytes(b'garbage')
     assert profile.main(['--catalog', path, '--checkpoint', str(tmp_path / 'bad.pth')]) == 2
     assert 'bad.pth is not a readable torch file' in capsys.readouterr().err
+
+
+def _shipped_state():
+    path = os.path.join(REPO, catalog_mod.DEFAULT_CATALOG)
+    with open(path, 'rb') as f:
+        return path, f.read(), os.stat(path).st_mtime_ns
+
+
+def test_profile_never_edits_the_shipped_catalog(tmp_path, monkeypatch, capsys):
+    """The tracked catalog stays as it is; the profiled copy goes to $ROS_HOME/dynofa_ros/."""
+    monkeypatch.setenv('ROS_HOME', str(tmp_path / 'ros_home'))
+    monkeypatch.chdir(REPO)  # from the repo root, config/... names the tracked file
+    shipped, before, mtime = _shipped_state()
+    subnet = catalog_mod.load(shipped).subnets[0].id
+    argv = ['--catalog', catalog_mod.DEFAULT_CATALOG, '--subnets', subnet, '--macs-only']
+    assert profile.main(argv) == 0
+    out = tmp_path / 'ros_home' / 'dynofa_ros' / os.path.basename(shipped)
+    assert f'catalog:={out}' in capsys.readouterr().out
+    assert catalog_mod.load(str(out)).get(subnet).macs_m > 0
+    # A second run does not overwrite the first one's result without being asked to.
+    assert profile.main(argv) == 2
+    assert f'update it with --catalog {out}' in capsys.readouterr().err
+    assert profile.main(['--catalog', str(out), '--subnets', subnet, '--macs-only']) == 0
+    # --output naming a shipped file is refused before any work.
+    assert profile.main(argv + ['--output', shipped]) == 2
+    assert 'will not write catalog' in capsys.readouterr().err
+    assert _shipped_state() == (shipped, before, mtime)
