@@ -8,13 +8,16 @@ Publish or print messages on a topic (`ros2 topic pub/echo` for machines without
 runs, e.g. `param set /dynofa_pub values "{app_id: cam, latency_target_ms: 25}"`; a header, if the
 type has one, is stamped with the publish time. `pub` offers reliable, transient-local QoS like
 the system's command topics; `echo` asks for reliable, volatile QoS, which matches every publisher
-(add `--qos command` to also get the last command published before echo started).
+(add `--qos command` to also get the last command published before echo started). Like
+`ros2 topic echo`, `echo` prints the first 128 elements of an array, then `...`
+(`--truncate-length N`, `--full-length`, `--no-arr`, `--no-str`).
 """
 
 import argparse
 import sys
 
 from dynofa_ros.core.common import msg_dict
+from dynofa_ros.core.common.echo_format import echo_dict, TRUNCATE_LENGTH
 from dynofa_ros.nodes.qos import COMMAND_QOS, SENSOR_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
@@ -66,15 +69,16 @@ class PublisherNode(Node):
 class EchoNode(Node):
     """Print every message received on a topic as YAML documents."""
 
-    def __init__(self, topic, msg_type, count, qos, out):
+    def __init__(self, topic, msg_type, count, qos, out, **shorten):
         super().__init__('dynofa_echo')
         self.remaining = count
         self.out = out
+        self.shorten = shorten  # truncate_length, no_arr, no_str of echo_format.echo_dict
         self.create_subscription(msg_dict.message_class(msg_type), topic, self._on_msg,
                                  QOS[qos])
 
     def _on_msg(self, msg):
-        self.out.write(yaml.safe_dump(msg_dict.to_dict(msg), default_flow_style=None,
+        self.out.write(yaml.safe_dump(echo_dict(msg, **self.shorten), default_flow_style=None,
                                       sort_keys=False, width=100) + '---\n')
         self.out.flush()
         if self.remaining > 0:
@@ -99,6 +103,13 @@ def main(argv=None):
                             'reliable, volatile (echo default); sensor: best-effort')
         p.add_argument('--timeout', type=float, default=0.0,
                        help='exit with code 1 after this many seconds (0: never)')
+    echo.add_argument('--truncate-length', '-l', type=int, default=TRUNCATE_LENGTH,
+                      help='print at most this many elements of an array or characters of a '
+                           f'string, then ... (default: {TRUNCATE_LENGTH}, as ros2 topic echo)')
+    echo.add_argument('--full-length', '-f', action='store_true',
+                      help='print arrays and strings whole')
+    echo.add_argument('--no-arr', action='store_true', help='print arrays as type and length')
+    echo.add_argument('--no-str', action='store_true', help='print strings as their length')
     pub.add_argument('values', nargs='?', default='', help='field values, YAML mapping')
     pub.add_argument('--rate', type=float, default=1.0, help='messages per second')
     argv = sys.argv if argv is None else [parser.prog, *argv]
@@ -111,7 +122,9 @@ def main(argv=None):
             node = PublisherNode(args.topic, args.type, args.values, args.rate, args.count,
                                  args.qos)
         else:
-            node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout)
+            node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout,
+                            truncate_length=0 if args.full_length else args.truncate_length,
+                            no_arr=args.no_arr, no_str=args.no_str)
     except (ValueError, yaml.YAMLError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         rclpy.try_shutdown()
