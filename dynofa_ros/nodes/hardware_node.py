@@ -4,7 +4,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common import param_spec
+from dynofa_ros.core.common import board, param_spec
 from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
 from dynofa_ros.core.hardware import status as status
@@ -14,7 +14,8 @@ from dynofa_ros.core.hardware.sysfs import Sysfs
 from dynofa_ros.core.hardware.telemetry import Telemetry
 from dynofa_ros.core.platforms.probe import probe_domains
 from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile
-from dynofa_ros.msg import DomainState, DvfsCommand, PowerState, SystemState
+from dynofa_ros.msg import (DomainState, DvfsCommand, PowerState, RailPower, SystemState,
+                            ThermalZone)
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.diagnostics import diagnostic_array
@@ -133,6 +134,8 @@ class HardwareNode(Node):
                           cpu_utilization_total=sample.cpu_total,
                           thermal_zones=[name for name, _ in sample.thermal],
                           temperatures_c=[temp for _, temp in sample.thermal],
+                          thermal=[ThermalZone(name=name, temperature_c=temp)
+                                   for name, temp in sample.thermal],
                           memory_total_bytes=sample.memory_total,
                           memory_available_bytes=sample.memory_available,
                           memory_used_percent=float(sample.memory_percent),
@@ -144,6 +147,7 @@ class HardwareNode(Node):
         self.sys_pub.publish(msg)
         pmsg = PowerState(rail_names=[n for n, _ in power.rails],
                           rail_power_w=[float(w) for _, w in power.rails],
+                          rails=[RailPower(name=n, power_w=float(w)) for n, w in power.rails],
                           total_power_w=float(power.total_w),
                           energy_j=self.energy.add(power.total_w, now),
                           measured=power.measured, source=power.source)
@@ -151,7 +155,7 @@ class HardwareNode(Node):
         self.power_pub.publish(pmsg)
 
     def _publish_diagnostics(self):
-        name = self.get_name()
+        name = self.get_fully_qualified_name()  # unique per robot, unlike get_name()
         wd = ('off' if self.watchdog.timeout <= 0 else
               'tripped' if self.watchdog.tripped else f'armed {self.watchdog.timeout:g} s')
         rows = [status.domain_status(name, d) for d in self.writer.domains.values()]
@@ -160,7 +164,7 @@ class HardwareNode(Node):
             rows.append(status.telemetry_status(name, self.stale, self.power.source,
                                                 self.power.measured))
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows,
-                                               self.profile.name))
+                                               board.hardware_id()))
 
     def restore(self):
         """Put every domain this node changed back to the settings found at start."""

@@ -10,6 +10,7 @@ import math
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from dynofa_ros.core.common import board
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
@@ -201,9 +202,10 @@ class ManagerNode(Node):
             values = {k: f'{v:.2f}' if isinstance(v, float) else v for k, v in app.items()}
             values['policy'] = status['policy']
             values.update((f'frequency_khz.{n}', f) for n, f in status['frequencies_khz'].items())
-            rows.append((level, f'{self.get_name()}: {app_id}', status['stale'] or app['note'],
-                         values))
-        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows, 'dynofa'))
+            rows.append((level, f'{self.get_fully_qualified_name()}: {app_id}',
+                         status['stale'] or app['note'], values))
+        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows,
+                                               board.hardware_id()))
 
 
 def main(args=None):

@@ -14,6 +14,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from dynofa_ros.core.common import board
 from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common.latest_frame import LatestFrame
@@ -22,12 +23,13 @@ from dynofa_ros.core.perception import params as params
 from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
-from dynofa_ros.core.perception.labels import top_k
+from dynofa_ros.core.perception.labels import IMAGENET_LABELS, top_k
 from dynofa_ros.core.perception.stats import health, PerceptionStats
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
+from dynofa_ros.nodes import vision_results
 from dynofa_ros.nodes.diagnostics import diagnostic_array
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS, TELEMETRY_QOS
 from rclpy.exceptions import NameValidationException, ParameterException
@@ -62,6 +64,15 @@ class PerceptionNode(Node):
 
         self._classification_pub = self.create_publisher(
             Classification, p['classification_topic'], TELEMETRY_QOS)
+        # The same result in the vision_msgs shape, and its label map once (docs/interfaces.md).
+        self._vision = vision_results.vision_types()
+        results = p['classification_topic']
+        self._hypotheses_pub = self.create_publisher(
+            self._vision.classification, f'{results}/hypotheses', TELEMETRY_QOS)
+        self._label_info_pub = self.create_publisher(
+            self._vision.label_info, f'{results}/label_info', vision_results.LABEL_QOS)
+        self._label_info_pub.publish(vision_results.label_info(
+            self._vision, self.get_clock().now().to_msg(), IMAGENET_LABELS))
         self._stats_pub = self.create_publisher(
             PerceptionStatsMsg, p['stats_topic'], TELEMETRY_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', TELEMETRY_QOS)
@@ -89,7 +100,9 @@ class PerceptionNode(Node):
         self._worker.start()
         self.get_logger().info(
             f'app {self._app_id!r}: classifying {self.resolve_topic_name(topic)} with '
-            f'{self.engine.active.id} on {self.engine.device}')
+            f'{self.engine.active.id} on {self.engine.device}; results also as '
+            f'{self._vision.package} Classification on '
+            f'{self._hypotheses_pub.topic_name}')
 
     # --- camera ---------------------------------------------------------------------------
     def _enqueue(self, msg, decode):
@@ -130,6 +143,8 @@ class PerceptionNode(Node):
             header=frame.header, app_id=self._app_id, subnet_id=result.subnet.id,
             class_ids=[int(i) for i in ids], labels=list(labels),
             scores=[float(s) for s in scores]))
+        self._hypotheses_pub.publish(
+            vision_results.classification(self._vision, frame.header, ids, scores))
         done = time.monotonic()
         stamp = frame.header.stamp.sec * 10**9 + frame.header.stamp.nanosec
         end_to_end_ms = ((self.get_clock().now().nanoseconds - stamp) / 1e6 if stamp
@@ -223,7 +238,7 @@ class PerceptionNode(Node):
             **{f'rejected_{kind}': n for kind, n in self._stats.rejected_by_kind().items()}}
         row = (level, f'{self.get_fully_qualified_name()}: perception', message, values)
         self._diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [row],
-                                                self.engine.device))
+                                                board.hardware_id()))
 
     def destroy_node(self):
         self._queue.close()

@@ -13,6 +13,8 @@ converted to the field's type as `ros2 topic pub` does (40 into a float field is
 that does not fit is refused, naming the field. With `--count N`, pub waits for a matched
 subscriber before the first message (`--wait`, default 10 s; exit 1 when none comes) and, after
 the last one, for every reliable subscriber to acknowledge it, so no counted message is lost.
+Like `ros2 topic echo`, `echo` prints the first 128 elements of an array, then `...`
+(`--truncate-length N`, `--full-length`, `--no-arr`, `--no-str`).
 """
 
 import argparse
@@ -20,6 +22,7 @@ import sys
 import time
 
 from dynofa_ros.core.common import msg_dict
+from dynofa_ros.core.common.echo_format import echo_dict, TRUNCATE_LENGTH
 from dynofa_ros.nodes.qos import COMMAND_QOS, SENSOR_QOS, TELEMETRY_QOS
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
@@ -95,15 +98,16 @@ class PublisherNode(Node):
 class EchoNode(Node):
     """Print every message received on a topic as YAML documents."""
 
-    def __init__(self, topic, msg_type, count, qos, out):
+    def __init__(self, topic, msg_type, count, qos, out, **shorten):
         super().__init__('dynofa_echo')
         self.remaining = count
         self.out = out
+        self.shorten = shorten  # truncate_length, no_arr, no_str of echo_format.echo_dict
         self.create_subscription(msg_dict.message_class(msg_type), topic, self._on_msg,
                                  QOS[qos])
 
     def _on_msg(self, msg):
-        self.out.write(yaml.safe_dump(msg_dict.to_dict(msg), default_flow_style=None,
+        self.out.write(yaml.safe_dump(echo_dict(msg, **self.shorten), default_flow_style=None,
                                       sort_keys=False, width=100) + '---\n')
         self.out.flush()
         if self.remaining > 0:
@@ -128,6 +132,13 @@ def main(argv=None):
                             'reliable, volatile (echo default); sensor: best-effort')
         p.add_argument('--timeout', type=float, default=0.0,
                        help='exit with code 1 after this many seconds (0: never)')
+    echo.add_argument('--truncate-length', '-l', type=int, default=TRUNCATE_LENGTH,
+                      help='print at most this many elements of an array or characters of a '
+                           f'string, then ... (default: {TRUNCATE_LENGTH}, as ros2 topic echo)')
+    echo.add_argument('--full-length', '-f', action='store_true',
+                      help='print arrays and strings whole')
+    echo.add_argument('--no-arr', action='store_true', help='print arrays as type and length')
+    echo.add_argument('--no-str', action='store_true', help='print strings as their length')
     pub.add_argument('values', nargs='?', default='', help='field values, YAML mapping')
     pub.add_argument('--rate', type=float, default=1.0, help='messages per second')
     pub.add_argument('--wait', type=float, default=10.0,
@@ -143,7 +154,9 @@ def main(argv=None):
             node = PublisherNode(args.topic, args.type, args.values, args.rate, args.count,
                                  args.qos, args.wait)
         else:
-            node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout)
+            node = EchoNode(args.topic, args.type, args.count, args.qos, sys.stdout,
+                            truncate_length=0 if args.full_length else args.truncate_length,
+                            no_arr=args.no_arr, no_str=args.no_str)
     except (ValueError, yaml.YAMLError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         rclpy.try_shutdown()

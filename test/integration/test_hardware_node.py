@@ -6,6 +6,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from dynofa_ros.core.common.board import board_model
 from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
@@ -66,10 +67,10 @@ class Rig:
 
     def command_status(self, predicate, timeout=15.0):
         def match(array):
-            status = status_of(array, 'hardware: dvfs commands')
+            status = status_of(array, '/hardware: dvfs commands')
             return status is not None and predicate(status)
         return status_of(self.probe.wait_for(self.diag, match, timeout),
-                         'hardware: dvfs commands')
+                         '/hardware: dvfs commands')
 
 
 def test_node_applies_refuses_reports_and_restores_on_sigterm(tmp_path, ros_probe,
@@ -83,10 +84,17 @@ def test_node_applies_refuses_reports_and_restores_on_sigterm(tmp_path, ros_prob
     gpu = next(d for d in state.domains if d.name == 'gpu')
     assert (gpu.cur_khz, gpu.min_khz, gpu.max_khz) == (510000, 114750, 1109250)
     assert len(state.thermal_zones) == 6 and state.stale_sensors == []
+    # Name-keyed entries carry the same values as the parallel arrays.
+    assert [(t.name, t.temperature_c) for t in state.thermal] == list(
+        zip(state.thermal_zones, state.temperatures_c))
     power = ros_probe.wait_for(rig.power, lambda m: m.measured)
+    assert [(r.name, r.power_w) for r in power.rails] == list(
+        zip(power.rail_names, power.rail_power_w)) and len(power.rails) >= 1
     assert power.source == 'ina3221' and abs(power.total_power_w - 6.0) < 1e-3
-    diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, 'hardware: dvfs gpu'))
-    gpu_values = values_of(status_of(diag, 'hardware: dvfs gpu'))
+    diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, '/hardware: dvfs gpu'))
+    gpu_values = values_of(status_of(diag, '/hardware: dvfs gpu'))
+    # The board the node runs on, not the profile name (two robots share a profile).
+    assert {s.hardware_id for s in diag.status} == {board_model()}
     assert gpu_values['available_khz'].split()[:2] == ['114750', '204000']
     assert gpu_values['writable'] == 'true'
 
@@ -153,8 +161,8 @@ def test_without_write_permission_runs_telemetry_only(ros_probe, node_processes)
         rig = Rig(ros_probe)
         node = node_processes(exe, *args, ros_args=node_args(tree.root))
         ros_probe.wait_for(rig.system, lambda m: len(m.domains) == 4)
-        diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, 'hardware: dvfs cpu0'))
-        status = status_of(diag, 'hardware: dvfs cpu0')
+        diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, '/hardware: dvfs cpu0'))
+        status = status_of(diag, '/hardware: dvfs cpu0')
         assert values_of(status)['writable'] == 'false' and 'telemetry-only' in status.message
         rig.send(command('cpu0', DvfsCommand.MODE_PIN, frequency_khz=960000))
         status = rig.command_status(lambda s: 'rejected' in s.message)
@@ -232,8 +240,8 @@ def test_generic_profile_discovers_policies_and_reads_rapl(tmp_path, ros_probe,
     assert {d.cur_khz for d in state.domains} == {2200000}
     power = ros_probe.wait_for(rig.power)
     assert (power.source, power.measured, list(power.rail_names)) == ('rapl', True, ['package-0'])
-    diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, 'hardware: dvfs cpu3'))
-    assert values_of(status_of(diag, 'hardware: dvfs cpu3'))['available_khz'].split() == [
+    diag = ros_probe.wait_for(rig.diag, lambda m: status_of(m, '/hardware: dvfs cpu3'))
+    assert values_of(status_of(diag, '/hardware: dvfs cpu3'))['available_khz'].split() == [
         '800000', '1000000', '1400000', '1800000', '2200000', '2600000', '3000000', '3400000']
     rig.send(command('cpu3', DvfsCommand.MODE_PIN, frequency_khz=3400000))
     rel = f'{CPU_DIR}/cpufreq/policy3'

@@ -6,8 +6,9 @@ import sys
 
 from support.ros import install_prefix, REPO
 
-MESSAGES = ('Classification', 'DomainState', 'DvfsCommand', 'MappingCommand', 'MissionTarget',
-            'PerceptionStats', 'PowerState', 'SubnetCommand', 'SystemState')
+MESSAGES = ('Classification', 'DomainState', 'DvfsCommand', 'LabelInfo', 'MappingCommand',
+            'MissionTarget', 'ObjectHypothesis', 'PerceptionStats', 'PowerState', 'RailPower',
+            'SubnetCommand', 'SystemState', 'ThermalZone', 'VisionClass', 'VisionClassification')
 
 
 def _python(code, cwd, env=None):

@@ -6,6 +6,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from dynofa_ros.core.common.board import board_model
 from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
                             PerceptionStats, SubnetCommand, SystemState)
 from dynofa_ros.nodes.qos import COMMAND_QOS
@@ -82,6 +83,9 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         assert ros_probe.get_parameters('manager', ['apps.cam.latency_target_ms']) == [45.0]
         status = ros_probe.wait_for(diagnostics, lambda m: any(
             s.name.endswith('cam') for s in m.status), timeout=10)
+        # Named by the fully qualified node name, so namespaced robots do not collide.
+        assert [(s.name, s.hardware_id) for s in status.status] == [('/manager: cam',
+                                                                     board_model())]
         keys = {kv.key for s in status.status for kv in s.values}
         assert {'predicted_ms', 'measured_ms', 'feasible', 'subnet'} <= keys
         mission = ros_probe.publisher(MissionTarget, 'mission_target')

@@ -9,6 +9,7 @@ is asserted does not depend on a frame getting through the first time.
 import os
 
 from diagnostic_msgs.msg import DiagnosticArray
+from dynofa_ros.core.common.board import board_model
 from dynofa_ros.msg import Classification, PerceptionStats
 import pytest
 from sensor_msgs.msg import CompressedImage
@@ -80,6 +81,7 @@ def test_compressed_stream_with_random_weights(node_processes, tmp_path):
             s.name == f'{NS}/perception: perception' for s in a.status))
         status = next(s for s in array.status if s.name == f'{NS}/perception: perception')
         assert status.level == b'\x01' and 'RANDOM' in status.message  # WARN: no checkpoint
+        assert status.hardware_id == board_model()  # the board, not the device 'cpu'
         assert 'RANDOM WEIGHTS' in node.output()
     finally:
         probe.close()

@@ -13,6 +13,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.perception.labels import IMAGENET_LABELS
 from dynofa_ros.msg import Classification, MappingCommand, PerceptionStats, SubnetCommand
 from dynofa_ros.nodes.qos import camera_qos, COMMAND_QOS
+from dynofa_ros.nodes.vision_results import LABEL_QOS, vision_types
 import pytest
 from sensor_msgs.msg import Image
 from support.perception import (camera_frames, image_msg, LARGE_ID, SMALL_ID,
@@ -36,6 +37,8 @@ class Session:
         self.status_name = f'{namespace}/perception: perception'
         self.stats = probe.subscribe(PerceptionStats, f'{namespace}/perception_stats')
         self.results = probe.subscribe(Classification, f'{namespace}/classification')
+        self.hypotheses = probe.subscribe(vision_types().classification,
+                                          f'{namespace}/classification/hypotheses')
         self.diagnostics = probe.subscribe(DiagnosticArray, '/diagnostics')
         self.camera = probe.publisher(Image, f'{namespace}/camera/image_raw', CAMERA_QOS)
         self.subnet_pub = probe.publisher(SubnetCommand, f'{namespace}/subnet_command',
@@ -135,6 +138,25 @@ def test_camera_stream_is_classified_with_top_k_labels_and_stats(session):
         assert len(result.class_ids) == 5
     assert stats.frames_processed == before + 5
     assert stats.header.stamp == result.header.stamp
+
+
+def test_result_in_the_vision_msgs_shape_with_labels_published_once(session):
+    _, result = session.classify()
+    frame = result.header.frame_id
+    hypotheses = session.wait(lambda: session.probe.wait_for(
+        session.hypotheses, lambda m: m.header.frame_id == frame))
+    assert hypotheses.header == result.header
+    assert [(h.class_id, h.score) for h in hypotheses.results] == [
+        (str(i), pytest.approx(s)) for i, s in zip(result.class_ids, result.scores)]
+    # A subscriber that joins late still gets the label map, once (transient local).
+    labels = session.probe.subscribe(vision_types().label_info, '/classification/label_info',
+                                     LABEL_QOS)
+    info = session.wait(lambda: session.probe.wait_for(labels, timeout=15))
+    names = {c.class_id: c.class_name for c in info.class_map}
+    assert len(info.class_map) == len(IMAGENET_LABELS) == 1000 and info.threshold == 0.0
+    assert [names[int(h.class_id)] for h in hypotheses.results] == list(result.labels)
+    session.classify()
+    assert len(labels) == 1
 
 
 def test_burst_keeps_the_newest_frame_and_counts_the_dropped(session):

@@ -1,8 +1,28 @@
 """A recorded run's timeline as a PNG: latency vs target, sub-network, clocks and power."""
 
+import numpy as np
+
+# The latency axis ends at most this many times the highest target, so the target line keeps
+# at least a quarter of the axis height whatever the outliers (shown as marks at the top).
+MAX_TARGET_SPAN = 4.0
+
+
+def latency_axis_top(latencies_ms, targets_ms):
+    """
+    Return the top of the latency axis: room for the 95th percentile, never hiding the target.
+
+    A few outliers (model loading, a stalled frame) would otherwise stretch the axis to seconds
+    and flatten the target line; they are clipped and counted instead.
+    """
+    target = max(targets_ms, default=0.0)
+    typical = float(np.percentile(latencies_ms, 95)) * 1.15 if len(latencies_ms) else 0.0
+    if target <= 0:
+        return max(typical, 1.0)
+    return min(max(typical, 1.5 * target), MAX_TARGET_SPAN * target)
+
 
 def plot(tl, phases, path, title='dynofa_ros run'):
-    """Write a PNG timeline: target vs measured latency, sub-network, frequencies, power."""
+    """Write a PNG timeline and return the latency axis top (ms); outliers above it are marked."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -17,7 +37,15 @@ def plot(tl, phases, path, title='dynofa_ros run'):
     for p in phases:
         ax.hlines(p.target_ms, p.start - t0, p.end - t0, colors='red', lw=2)
     ax.plot([], [], color='red', lw=2, label='target')
-    ax.set_ylabel('latency (ms)')
+    latencies = [s[5] for s in tl.stats] + [s[6] for s in tl.stats]
+    y_top = latency_axis_top(latencies, [p.target_ms for p in phases])
+    above = [(s[0] - t0, max(s[5], s[6])) for s in tl.stats if max(s[5], s[6]) > y_top]
+    if above:
+        worst = max(v for _, v in above)
+        ax.plot([t for t, _ in above], [y_top * 0.985] * len(above), '^', color='black', ms=4,
+                label=f'{len(above)} frame(s) above {y_top:.0f} ms (max {worst:.0f} ms)')
+    ax.set_ylim(0, y_top)
+    ax.set_ylabel('latency (ms, clipped)' if above else 'latency (ms)')
     ax.legend(loc='upper right', fontsize=8)
     ax = axes[1]
     if tl.stats:
@@ -56,3 +84,4 @@ def plot(tl, phases, path, title='dynofa_ros run'):
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+    return y_top

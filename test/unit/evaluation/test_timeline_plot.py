@@ -1,0 +1,33 @@
+"""The demo timeline stays readable: outliers are clipped and the target line is always in view."""
+
+import random
+
+from dynofa_ros.core.evaluation import timeline_plot
+from dynofa_ros.core.evaluation.run_report import Phase, Timeline
+import pytest
+
+
+def _timeline():
+    rng = random.Random(1)
+    stats = [(t * 0.1, 'cam', 'n7_0', 0, 70.0, 30 + rng.random() * 10, 45 + rng.random() * 10, 2)
+             for t in range(400)]
+    for i in (3, 150, 151, 300):  # model loading and stalled frames, as seen in the demo
+        stats[i] = stats[i][:5] + (4000.0, 4100.0, 2)
+    return Timeline(stats=stats, frequencies=[(0.0, {'cpu0': 1907200})],
+                    power=[(0.0, 5.0, 0.0), (40.0, 5.0, 200.0)])
+
+
+def test_outliers_are_clipped_and_the_target_keeps_a_quarter_of_the_axis(tmp_path):
+    phases = [Phase(0.0, 20.0, 'relaxed', 80.0), Phase(20.0, 40.0, 'tight', 40.0)]
+    top = timeline_plot.plot(_timeline(), phases, str(tmp_path / 't.png'))
+    assert (tmp_path / 't.png').stat().st_size > 10_000
+    assert 80.0 * 1.5 <= top <= 80.0 * timeline_plot.MAX_TARGET_SPAN  # not 4100 ms
+    assert all(p.target_ms / top >= 1 / timeline_plot.MAX_TARGET_SPAN for p in phases[1:])
+
+
+def test_axis_rules():
+    assert timeline_plot.latency_axis_top([30.0] * 99 + [4000.0], [40.0]) == 60.0
+    # Most frames far above the target: the axis stops at 4x the target, the line stays visible.
+    assert timeline_plot.latency_axis_top([900.0] * 100, [40.0]) == 160.0
+    assert timeline_plot.latency_axis_top([100.0] * 100, [40.0]) == pytest.approx(115.0)
+    assert timeline_plot.latency_axis_top([10.0], []) == pytest.approx(11.5)
