@@ -58,7 +58,8 @@ class PerceptionNode(Node):
             logger=self.get_logger())
         self._requested = self.engine.active.id
         self._commands, self._last_command, self._reported_rejects = 0, 'none', 0
-        self._decoder, self._stats = ImageDecoder(), PerceptionStats()
+        self._decoder = ImageDecoder(p['max_image_pixels'], p['max_image_bytes'])
+        self._stats = PerceptionStats()
 
         self._classification_pub = self.create_publisher(
             Classification, p['classification_topic'], TELEMETRY_QOS)
