@@ -32,7 +32,7 @@ def compressed_size(data):
         return _png_size(data)
     if head[:2] == b'\xff\xd8':
         return _jpeg_size(data)
-    raise HeaderError('neither PNG nor JPEG (the formats of image_transport\'s compressed '
+    raise HeaderError('neither PNG nor JPEG (the formats of the image_transport compressed '
                       'transport); other formats are refused because their size cannot be '
                       'checked before decoding')
 
