@@ -12,6 +12,7 @@ benchmarks may use test_depend.
 
 import ast
 import os
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -105,6 +106,6 @@ def test_pip_modules_are_installed_by_the_robot_install_steps():
     for module in sorted(m for m, key in MODULE_KEYS.items() if key == PIP):
         assert any(module in line for line in pip_lines), (
             f'docs/robot_install.md installs no {module} with pip')
-    ofa_lines = [line for line in pip_lines if 'ofa' in line]
+    ofa_lines = [line for line in pip_lines if re.search(r'\bofa(==|\s|$)', line)]
     assert ofa_lines and all('--no-deps' in line for line in ofa_lines), (
         'ofa must be installed with --no-deps, or pip replaces the torch of the board')
