@@ -46,7 +46,10 @@ def _png_size(data):
 
 
 def _jpeg_size(data):
-    view = memoryview(bytes(data)) if not isinstance(data, (bytes, memoryview)) else data
+    try:
+        view = memoryview(data).cast('B')  # bytes, array('B'), numpy: no copy
+    except TypeError:
+        view = memoryview(bytes(data))  # a list of ints
     pos, end = 2, len(view)
     while pos + 4 <= end:
         if view[pos] != 0xFF:

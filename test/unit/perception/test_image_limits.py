@@ -1,5 +1,7 @@
 """Frames too large are refused from their header or fields, before any pixel is decoded."""
 
+import array
+
 import cv2
 from dynofa_ros.core.perception import image_limits
 from dynofa_ros.core.perception import params
@@ -109,3 +111,10 @@ def test_raw_fields_claiming_a_huge_image_are_too_large_not_truncated():
     with pytest.raises(ImageRejected) as info:
         ImageDecoder().decode(msg)
     assert info.value.kind == 'too_large'
+
+
+@pytest.mark.parametrize('convert', [bytes, memoryview, lambda b: array.array('B', b),
+                                     lambda b: np.frombuffer(b, np.uint8), list])
+def test_header_is_read_from_every_form_message_data_takes(convert):
+    for ext in ('.png', '.jpg'):
+        assert image_limits.compressed_size(convert(encoded(ext))) == (64, 48)
