@@ -7,6 +7,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.common import board, param_spec
 from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
+from dynofa_ros.core.common.untrusted import clip, RefusalThrottle
 from dynofa_ros.core.hardware import status as status
 from dynofa_ros.core.hardware.dvfs_writer import DvfsRequest, DvfsWriter, Watchdog
 from dynofa_ros.core.hardware.power_sensors import EnergyCounter, find_sensor
@@ -51,6 +52,7 @@ class HardwareNode(Node):
         self.energy = EnergyCounter()
         self.watchdog = Watchdog(self.p['watchdog_timeout_s'], time.monotonic())
         self.counts = {'accepted': 0, 'rejected': 0, 'failed': 0, 'watchdog_trips': 0}
+        self.refusals = RefusalThrottle(5.0)  # refused/failed command logs, per kind
         self.last, self.last_level, self.stale, self.power = '', status.OK, [], None
         self._report_start(domains, sensor)
         self.spec_params.start(check=self._check, apply=self._apply)
@@ -97,11 +99,12 @@ class HardwareNode(Node):
             self.diag_timer.timer_period_ns = int(1e9 / self.p['diagnostics_rate_hz'])
 
     def _on_command(self, msg):
-        req = DvfsRequest(msg.domain, msg.mode, msg.frequency_khz, msg.min_khz, msg.max_khz,
-                          msg.governor, msg.reason)
+        # Strings from any participant: clipped (no valid name is that long) before use.
+        req = DvfsRequest(clip(msg.domain), msg.mode, msg.frequency_khz, msg.min_khz,
+                          msg.max_khz, clip(msg.governor), clip(msg.reason))
         outcome = self.writer.apply(req)
         previous = self.last
-        self.last = outcome.message + (f' (reason: {msg.reason})' if msg.reason else '')
+        self.last = outcome.message + (f' (reason: {req.reason})' if req.reason else '')
         if outcome.ok:
             self.counts['accepted'] += 1
             self.last_level = status.OK
@@ -115,7 +118,7 @@ class HardwareNode(Node):
             self.counts[key] += 1
             self.last_level = status.WARN if key == 'rejected' else status.ERROR
             log = self.get_logger().warning if key == 'rejected' else self.get_logger().error
-            log(self.last)
+            self.refusals(log, key, self.last)
         self._publish_diagnostics()
 
     def _tick(self):

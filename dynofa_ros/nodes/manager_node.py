@@ -12,6 +12,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from dynofa_ros.core.common import board
 from dynofa_ros.core.common import paths
+from dynofa_ros.core.common.untrusted import clip, quote, RefusalThrottle
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
@@ -53,6 +54,7 @@ class ManagerNode(Node):
                                     power_model=PowerModel(self.domains, platform.model))
         self.pending = None
         self.unmanaged_seen = set()
+        self.refusals = RefusalThrottle(5.0)
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.spec_params.start(check=self._check, apply=self._apply)
         self.subnet_pub = self.create_publisher(
@@ -86,8 +88,9 @@ class ManagerNode(Node):
         try:
             self._changed(values)
         except ValueError as exc:
-            self.get_logger().warning(f'refused parameter change: {exc}')
-            return str(exc)
+            self.refusals(self.get_logger().warning, 'parameter',
+                          f'refused parameter change: {clip(exc, 300)}')
+            return clip(exc, 300)
         return ''
 
     def _apply(self, values):
@@ -129,9 +132,8 @@ class ManagerNode(Node):
         if app_id in self.unmanaged_seen or len(self.unmanaged_seen) >= 32:
             return
         self.unmanaged_seen.add(app_id)
-        shown = app_id if len(app_id) <= 60 else f'{app_id[:60]}... ({len(app_id)} chars)'
         self.get_logger().warning(
-            f'perception stats from application {shown!r}, which this manager does not manage '
+            f'perception stats from application {quote(app_id)}, which this manager does not manage '
             f'(apps: {list(self.policy.config.apps)}); list it in the apps parameter (or start '
             'the system with app_id:=) to manage it')
 
@@ -151,7 +153,8 @@ class ManagerNode(Node):
 
     def _on_mission(self, msg):
         if msg.app_id not in self.policy.config.apps:
-            self.get_logger().warning(f'mission target for unknown application {msg.app_id!r}')
+            self.refusals(self.get_logger().warning, 'mission_app',
+                          f'mission target for unknown application {quote(msg.app_id)}')
             return
         prefix = f'apps.{msg.app_id}.'
         params = []
@@ -164,7 +167,8 @@ class ManagerNode(Node):
             params.append(Parameter(prefix + 'priority', value=int(msg.priority)))
         for param, result in zip(params, self.set_parameters(params)):
             if not result.successful:
-                self.get_logger().warning(f'mission target {param.name} refused: {result.reason}')
+                self.refusals(self.get_logger().warning, 'mission_target',
+                              f'mission target {param.name} refused: {clip(result.reason)}')
 
     def _publish(self, decisions):
         stamp = self.get_clock().now().to_msg()

@@ -18,6 +18,7 @@ from dynofa_ros.core.common import board
 from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common.latest_frame import LatestFrame
+from dynofa_ros.core.common.untrusted import clip, quote, RefusalThrottle
 from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
 from dynofa_ros.core.perception import params as params
 from dynofa_ros.core.perception import placement as task_mapping
@@ -60,7 +61,9 @@ class PerceptionNode(Node):
             logger=self.get_logger())
         self._requested = self.engine.active.id
         self._commands, self._last_command, self._reported_rejects = 0, 'none', 0
-        self._decoder, self._stats = ImageDecoder(), PerceptionStats()
+        self._decoder = ImageDecoder(p['max_image_pixels'], p['max_image_bytes'])
+        self._stats = PerceptionStats()
+        self._refusals = RefusalThrottle(_WARN_EVERY_S)
 
         self._classification_pub = self.create_publisher(
             Classification, p['classification_topic'], TELEMETRY_QOS)
@@ -120,8 +123,8 @@ class PerceptionNode(Node):
 
     def _reject(self, kind, reason):
         self._stats.reject(kind)
-        self.get_logger().warning(f'frame refused ({kind}): {reason}',
-                                  throttle_duration_sec=_WARN_EVERY_S)
+        self._refusals(self.get_logger().warning, kind,
+                       f'frame refused ({kind}): {clip(reason, 300)}')
 
     # --- inference worker -----------------------------------------------------------------
     def _work(self):
@@ -166,10 +169,12 @@ class PerceptionNode(Node):
         try:
             subnet = self.engine.request_switch(msg.subnet_id)
         except KeyError as exc:
-            self._handled(f'subnet refused: {msg.subnet_id!r}: {exc.args[0]}', ok=False)
+            self._handled(f'subnet refused: {quote(msg.subnet_id)}: {clip(exc.args[0])}',
+                          ok=False, kind='subnet')
         else:
             self._requested = subnet.id
-            self._handled(f'subnet accepted: {subnet.id} ({msg.reason or "no reason given"})')
+            reason = clip(msg.reason or 'no reason given')
+            self._handled(f'subnet accepted: {subnet.id} ({reason})')
 
     def _on_mapping_command(self, msg):
         if msg.app_id != self._app_id:
@@ -179,15 +184,17 @@ class PerceptionNode(Node):
         try:
             self.engine.set_mapping(**mapping)
         except (ValueError, EngineError) as exc:
-            self._handled(f'mapping refused: {mapping}: {exc}', ok=False)
+            self._handled(f'mapping refused: {clip(mapping)}: {clip(exc)}', ok=False,
+                          kind='mapping')
         else:
-            self._handled(f'mapping accepted: {mapping} ({msg.reason or "no reason given"})')
+            self._handled(f'mapping accepted: {clip(mapping)} '
+                          f'({clip(msg.reason or "no reason given")})')
 
-    def _handled(self, text, ok=True):
+    def _handled(self, text, ok=True, kind=''):
         if ok:  # two call sites: rclpy refuses one site logging at two severities
             self.get_logger().info(text)
-        else:
-            self.get_logger().warning(text)
+        else:  # refusals: throttled per kind, anyone on the domain can send them
+            self._refusals(self.get_logger().warning, kind, text)
         self._last_command, self._commands = text, self._commands + 1
         self._publish_diagnostics()  # at once, so an observer sees the command was handled
 

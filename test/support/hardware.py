@@ -53,7 +53,9 @@ def run_without_write_permission(root, func):
 
     As root, chmod does not stop writes, so func runs in a forked child that switched to the
     'nobody' user (files are root-owned 0644). Otherwise the files are made 0444. Either way the
-    real writer meets a real EACCES. func's result must be JSON-serialisable.
+    real writer meets a real EACCES. func's result must be JSON-serialisable, and func must
+    read nothing outside the tree: 'nobody' may not enter the checkout (a clone in a private
+    folder), so load profiles and other files before calling this.
     """
     if os.geteuid() != 0:
         deny_writes(root)

@@ -1,6 +1,8 @@
 """Shared pieces of the perception tests: a small catalog, a checkpoint, camera frames."""
 
 import os
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -78,3 +80,23 @@ def compressed_msg(rgb, ext='.jpg', frame_id='camera', stamp=None):
     if stamp is not None:
         msg.header.stamp = stamp
     return msg
+
+
+def png_bomb(width=20000, height=20000):
+    """
+    Return a valid 8-bit grey PNG of width x height black pixels, compressed row by row.
+
+    20000 x 20000 gives about 390 kB that decode to 400 MB of grey (1.2 GB as BGR): the
+    decompression bomb of issue 13. Built without ever holding the pixels in memory.
+    """
+    def chunk(kind, body):
+        return (struct.pack('>I', len(body)) + kind + body +
+                struct.pack('>I', zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    packer, row, parts = zlib.compressobj(9), bytes(width + 1), []  # filter byte 0 + pixels
+    for _ in range(height):
+        parts.append(packer.compress(row))
+    parts.append(packer.flush())
+    header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) +
+            chunk(b'IDAT', b''.join(parts)) + chunk(b'IEND', b''))

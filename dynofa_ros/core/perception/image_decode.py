@@ -15,13 +15,14 @@ format field says. Messages are duck-typed, so this module needs no ROS client l
 from array import array
 from types import SimpleNamespace
 
+from dynofa_ros.core.perception import image_limits
 import numpy as np
 
 # encoding -> bytes per pixel; every one of these is converted to rgb8.
 ACCEPTED_ENCODINGS = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
 
 # Why a frame can be refused (PerceptionStats counts them all as frames_rejected).
-REJECT_KINDS = ('encoding', 'empty', 'step', 'truncated', 'size', 'undecodable')
+REJECT_KINDS = ('encoding', 'empty', 'step', 'truncated', 'size', 'undecodable', 'too_large')
 
 
 class ImageRejected(ValueError):
@@ -35,7 +36,9 @@ class ImageRejected(ValueError):
 class ImageDecoder:
     """Convert sensor_msgs Image / CompressedImage messages to RGB uint8 arrays with CvBridge."""
 
-    def __init__(self):
+    def __init__(self, max_pixels=image_limits.DEFAULT_MAX_PIXELS,
+                 max_bytes=image_limits.DEFAULT_MAX_BYTES):
+        self.max_pixels, self.max_bytes = int(max_pixels), int(max_bytes)
         import cv2
         from cv_bridge import CvBridge
         self._cv2 = cv2
@@ -44,6 +47,7 @@ class ImageDecoder:
     def decode(self, msg):
         """Return a raw Image message as HxWx3 uint8 RGB; raise ImageRejected if unusable."""
         data = _buffer(msg.data)
+        self._check_raw_size(msg, data)
         view = raw_layout(msg.encoding, msg.height, msg.width, msg.step, len(data))
         row = msg.width * ACCEPTED_ENCODINGS[msg.encoding]
         if msg.step != row or msg.is_bigendian or data is not msg.data:
@@ -56,6 +60,7 @@ class ImageDecoder:
         data = _buffer(msg.data)
         if not len(data):
             raise ImageRejected('empty', 'compressed image has no data')
+        self._check_compressed_size(data)
         try:
             image = self._bridge.compressed_imgmsg_to_cv2(
                 SimpleNamespace(format=msg.format, data=data), desired_encoding='passthrough')
@@ -75,6 +80,23 @@ class ImageDecoder:
         if code is None:
             raise ImageRejected('encoding', f'compressed image has {channels} channels')
         return self._cv2.cvtColor(image, code)
+
+    # --- size limits, checked before any pixel is decoded (image_limits.py) ---------------
+    def _check_raw_size(self, msg, data):
+        why = image_limits.size_refusal(msg.width, msg.height, len(data), self.max_pixels,
+                                        self.max_bytes)
+        if why:
+            raise ImageRejected('too_large', f'raw image refused before decoding: {why}')
+
+    def _check_compressed_size(self, data):
+        try:
+            width, height = image_limits.compressed_size(data)
+        except image_limits.HeaderError as exc:
+            raise ImageRejected('undecodable', f'compressed image ({len(data)} bytes): {exc}')
+        why = image_limits.size_refusal(width, height, len(data), self.max_pixels,
+                                        self.max_bytes)
+        if why:
+            raise ImageRejected('too_large', f'compressed image refused before decoding: {why}')
 
 
 def raw_layout(encoding, height, width, step, data_len):

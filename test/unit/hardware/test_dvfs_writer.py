@@ -254,9 +254,10 @@ def test_permission_denied_by_the_kernel_changes_nothing():
 
 def test_unwritable_tree_is_probed_read_only():
     tree = world_readable_tree('generic_x86')
+    profile = load_profile(GENERIC_PROFILE)  # read here: the checkout may be private
     try:
         def probe():
-            domains, _ = probe_domains(load_profile(GENERIC_PROFILE), Sysfs(tree.root))
+            domains, _ = probe_domains(profile, Sysfs(tree.root))
             writer = DvfsWriter(Sysfs(tree.root), domains)
             outcome = writer.apply(DvfsRequest('cpu0', MODE_PIN, frequency_khz=800000))
             return [[d.writable for d in domains], outcome.message]
