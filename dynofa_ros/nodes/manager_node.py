@@ -133,9 +133,9 @@ class ManagerNode(Node):
             return
         self.unmanaged_seen.add(app_id)
         self.get_logger().warning(
-            f'perception stats from application {quote(app_id)}, which this manager does not manage '
-            f'(apps: {list(self.policy.config.apps)}); list it in the apps parameter (or start '
-            'the system with app_id:=) to manage it')
+            f'perception stats from application {quote(app_id)}, which this manager does not '
+            f'manage (apps: {list(self.policy.config.apps)}); list it in the apps parameter (or '
+            'start the system with app_id:=) to manage it')
 
     def _on_system(self, msg):
         util = {}
