@@ -15,6 +15,7 @@ import copy
 from dataclasses import dataclass
 import logging
 import os
+import tempfile
 import threading
 import time
 
@@ -56,6 +57,11 @@ class DynamicOfaEngine:
         self._log = logger or logging.getLogger('dynofa_ros.engine')
         self.catalog = catalog
         self.backend = onnx_backend.resolve_backend(backend)
+        self._tmp_cache = None
+        if self.backend == 'onnxruntime' and not checkpoint and not onnx_cache_dir:
+            # Random weights differ in every process: their exports are never reused.
+            self._tmp_cache = tempfile.TemporaryDirectory(prefix='dynofa_onnx_')
+            onnx_cache_dir = self._tmp_cache.name
         self.onnx_cache_dir = os.path.abspath(onnx_cache_dir or onnx_backend.default_cache_dir())
         try:
             self._mapping = task_mapping.validate(device, num_threads, cpu_affinity)
@@ -207,8 +213,10 @@ class DynamicOfaEngine:
                            preprocess_ms=(prepared - start) * 1e3, path=path, backend=ran)
 
     def close(self):
-        """Stop background cache building."""
+        """Stop background cache building (and drop a temporary export directory)."""
         self._cache.close()
+        if self._tmp_cache is not None:
+            self._tmp_cache.cleanup()
 
     # --- internals -------------------------------------------------------------------
     def _dynamic_net(self, subnet):
@@ -291,6 +299,8 @@ class DynamicOfaEngine:
             subnet = self.catalog.get(subnet_id)
             onnx_backend.export(self.extract_static(subnet_id), subnet.arch.r, path)
             self._log.info(f'exported {subnet_id} to {path}')
+        else:
+            onnx_backend.touch(path)
         return path
 
     def build_session(self, subnet_id, device='cpu', num_threads=0):

@@ -24,6 +24,7 @@ from dynofa_ros.core.perception.supernet import EngineError
 BACKENDS = ('torch', 'onnxruntime')
 OPSET = 17
 FORMAT = 1      # bump when the export itself changes: every cached file is then rebuilt
+KEEP_FILES = 48     # per supernet: older exports (other weights) are deleted, least used first
 
 
 class OnnxBackendError(EngineError):
@@ -116,6 +117,32 @@ def onnx_path(cache_dir, supernet, subnet_id, key):
     return os.path.join(cache_dir, supernet, f'{subnet_id}-r{key[:16]}.onnx')
 
 
+def touch(path):
+    """Mark a cached export as used now (pruning deletes the least recently used)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(directory, keep=KEEP_FILES):
+    """Delete all but the `keep` most recently used .onnx files of a cache directory."""
+    try:
+        files = [os.path.join(directory, f) for f in os.listdir(directory)
+                 if f.endswith('.onnx')]
+        files.sort(key=lambda f: os.stat(f).st_mtime, reverse=True)
+    except OSError:
+        return []
+    removed = []
+    for path in files[keep:]:
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 def export(static_net, resolution, path, opset=OPSET):
     """Export a static network (1x3xRxR input 'input', output 'logits') to path, atomically."""
     import torch
@@ -138,6 +165,7 @@ def export(static_net, resolution, path, opset=OPSET):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    prune(os.path.dirname(path))
     return path
 
 

@@ -77,13 +77,13 @@ def test_exports_are_cached_on_disk_under_weights_arch_and_bn_statistics(setup, 
         small = engine.onnx_file('small')
         mid = engine.onnx_file('mid')
         assert os.path.isfile(small) and os.path.isfile(mid) and small != mid
-        stamp = os.stat(small).st_mtime_ns
+        inode = os.stat(small).st_ino
     finally:
         engine.close()
     again = make(setup, onnx_cache_dir=cache, cache_budget_mb=0)      # a restart
     try:
         assert again.onnx_file('small') == small
-        assert os.stat(small).st_mtime_ns == stamp      # reused, not exported again
+        assert os.stat(small).st_ino == inode      # reused, not exported again
     finally:
         again.close()
     # Other weights, or the checkpoint's BN statistics instead of calibrated ones: other keys.
@@ -199,3 +199,27 @@ def test_failed_session_builds_are_reported_and_the_torch_path_keeps_running(set
         finally:
             engine.close()
     assert 'ONNX Runtime session of small' in caplog.text
+
+
+def test_the_disk_cache_keeps_the_most_recently_used_exports(tmp_path):
+    for i in range(5):
+        path = tmp_path / f'n{i}.onnx'
+        path.write_bytes(b'x')
+        os.utime(path, (1000 + i, 1000 + i))
+    onnx_backend.touch(str(tmp_path / 'n0.onnx'))      # used now
+    removed = onnx_backend.prune(str(tmp_path), keep=3)
+    assert sorted(os.path.basename(p) for p in removed) == ['n1.onnx', 'n2.onnx']
+    assert sorted(os.listdir(tmp_path)) == ['n0.onnx', 'n3.onnx', 'n4.onnx']
+
+
+def test_random_weights_export_to_a_temporary_directory_removed_on_close(setup):
+    engine = DynamicOfaEngine(setup['catalog'], backend='onnxruntime', initial_subnet='small',
+                              num_threads=1)
+    try:
+        assert engine.wait_cache_idle(120)
+        directory = engine.onnx_cache_dir
+        assert os.path.isfile(engine.onnx_file_path('small'))
+        assert not directory.startswith(onnx_backend.default_cache_dir())
+    finally:
+        engine.close()
+    assert not os.path.exists(directory)
