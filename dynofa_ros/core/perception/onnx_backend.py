@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 import warnings
 
@@ -25,6 +26,7 @@ BACKENDS = ('torch', 'onnxruntime')
 OPSET = 17
 FORMAT = 1      # bump when the export itself changes: every cached file is then rebuilt
 KEEP_FILES = 48     # per supernet: older exports (other weights) are deleted, least used first
+_EXPORT_LOCK = threading.Lock()     # torch's exporter keeps global state: one export at a time
 
 
 class OnnxBackendError(EngineError):
@@ -148,10 +150,10 @@ def export(static_net, resolution, path, opset=OPSET):
     import torch
     buf = io.BytesIO()
     try:
-        with warnings.catch_warnings():
+        with _EXPORT_LOCK, warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            torch.onnx.export(static_net.cpu().eval(), (torch.zeros(1, 3, resolution, resolution),),
-                              buf, dynamo=False, opset_version=opset, input_names=['input'],
+            sample = torch.zeros(1, 3, resolution, resolution)
+            torch.onnx.export(static_net.cpu().eval(), (sample,), buf, dynamo=False, opset_version=opset, input_names=['input'],
                               output_names=['logits'], do_constant_folding=True)
     except Exception as exc:  # noqa: B902 - the exporter raises many types
         raise OnnxBackendError(f'ONNX export to {path} failed: {type(exc).__name__}: {exc}')
