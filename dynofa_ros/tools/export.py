@@ -28,7 +28,7 @@ def parse_args(argv):
                         help='ONNX cache directory (default: ~/.cache/dynofa_ros/onnx, as the '
                              "node's onnx_cache_dir '')")
     parser.add_argument('--device', default='cpu',
-                        help="device whose execution providers --check opens (default cpu)")
+                        help='device whose execution providers --check opens (default cpu)')
     parser.add_argument('--check', action='store_true',
                         help='open each export in ONNX Runtime and compare it with torch')
     return common.parse(parser, argv)

@@ -31,7 +31,7 @@ def parse_args(argv):
     parser.add_argument('--runs', type=int, default=20, help='timed runs (default 20)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]' (default cpu)")
     parser.add_argument('--backend', type=backend_list, default=['auto'],
-                        help="comma-separated backends: torch, onnxruntime, auto (what the "
+                        help='comma-separated backends: torch, onnxruntime, auto (what the '
                              "node's backend: auto runs here; the default)")
     parser.add_argument('--output', default='',
                         help='write the profiled catalog here (default: update --catalog)')
@@ -55,8 +55,8 @@ def backend_list(text):
     names = [part.strip() for part in text.split(',') if part.strip()]
     bad = [n for n in names if n not in BACKENDS + ('auto',)]
     if not names or bad:
-        raise argparse.ArgumentTypeError(f'{text!r}: expected backends among '
-                                          f'{list(BACKENDS) + ["auto"]}')
+        allowed = list(BACKENDS) + ['auto']
+        raise argparse.ArgumentTypeError(f'{text!r}: expected backends among {allowed}')
     return names
 
 

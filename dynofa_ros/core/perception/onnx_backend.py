@@ -80,7 +80,7 @@ def providers_for(device, cache_dir, present=None):
         raise OnnxBackendError(
             f'device {device!r} needs CUDAExecutionProvider (and TensorrtExecutionProvider for '
             f'TensorRT), but this onnxruntime has only {list(present)}; install onnxruntime-gpu '
-            "or use backend: torch")
+            'or use backend: torch')
     index = device.partition(':')[2] or '0'
     chosen = []
     if 'TensorrtExecutionProvider' in present:
@@ -153,7 +153,8 @@ def export(static_net, resolution, path, opset=OPSET):
         with _EXPORT_LOCK, warnings.catch_warnings():
             warnings.simplefilter('ignore')
             sample = torch.zeros(1, 3, resolution, resolution)
-            torch.onnx.export(static_net.cpu().eval(), (sample,), buf, dynamo=False, opset_version=opset, input_names=['input'],
+            torch.onnx.export(static_net.cpu().eval(), (sample,), buf, dynamo=False,
+                              opset_version=opset, input_names=['input'],
                               output_names=['logits'], do_constant_folding=True)
     except Exception as exc:  # noqa: B902 - the exporter raises many types
         raise OnnxBackendError(f'ONNX export to {path} failed: {type(exc).__name__}: {exc}')

@@ -19,7 +19,7 @@ pytest.importorskip('onnxruntime', reason='onnxruntime is a pinned requirement')
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    """A checkpoint, a two-entry catalog and BN statistics calibrated on two photos."""
+    """Write a checkpoint, a two-entry catalog and BN statistics calibrated on two photos."""
     tmp = tmp_path_factory.mktemp('ort')
     checkpoint = str(tmp / 'w12.pth')
     lib.save_fresh_checkpoint(checkpoint, seed=3)
@@ -186,8 +186,8 @@ def test_auto_picks_onnxruntime_when_installed(monkeypatch):
         onnx_backend.resolve_backend('onnxruntime')
 
 
-def test_failed_session_builds_are_reported_and_the_torch_path_keeps_running(setup, caplog,
-                                                                            tmp_path):
+def test_failed_session_builds_are_reported_and_the_torch_path_keeps_running(
+        setup, caplog, tmp_path):
     blocker = tmp_path / 'not_a_dir'
     blocker.write_text('a file where the cache directory should be')
     with caplog.at_level(logging.ERROR):
