@@ -12,7 +12,8 @@ from support import REPO
 NAMES = {
     'perception': 'checkpoint catalog initial_subnet backend onnx_cache_dir device num_threads '
                   'cpu_affinity top_k app_id image_topic compressed classification_topic '
-                  'stats_topic subnet_command_topic mapping_command_topic qos_reliability qos_depth cache_budget_mb '
+                  'stats_topic subnet_command_topic mapping_command_topic qos_reliability '
+                  'qos_depth cache_budget_mb '
                   'dvfs_emulation.cur_freq_file dvfs_emulation.sensitivity',
     'manager': 'apps policy platform_profile control_period_s stale_after_s power_budget_w '
                'temperature_limit_c latency_margin band_low down_frames up_frames accuracy_slack '
