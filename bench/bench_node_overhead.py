@@ -42,6 +42,8 @@ def main(argv=None):
     parser.add_argument('--catalog', default='config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml')
     parser.add_argument('--subnet', default='', help="catalog id; '' = the fastest entry")
     parser.add_argument('--encoding', default='rgb8', choices=['rgb8', 'bgr8', 'mono8'])
+    parser.add_argument('--backend', default='auto', choices=['auto', 'torch', 'onnxruntime'],
+                        help="the node's backend parameter (default auto)")
     args = parser.parse_args(argv)
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'LARGE_DATA')
@@ -67,7 +69,7 @@ def main(argv=None):
     class TimedNode(PerceptionNode):
         """The shipped node, noting each frame's arrival time and its engine time."""
 
-        arrivals, engine_ms = {}, {}
+        arrivals, engine_ms, preprocess_ms = {}, {}, []
 
         def _enqueue(self, msg, decode):
             self.arrivals[msg.header.frame_id] = self.get_clock().now().nanoseconds
@@ -86,6 +88,7 @@ def main(argv=None):
                     result = engine.infer(rgb)
                     node.engine_ms[frame.header.frame_id] = (result.preprocess_ms
                                                              + result.inference_ms)
+                    node.preprocess_ms.append(result.preprocess_ms)
                     return result
 
             self.engine = Timed()
@@ -113,6 +116,7 @@ def main(argv=None):
             Parameter('catalog', value=catalog_path), Parameter('checkpoint', value=checkpoint),
             Parameter('initial_subnet', value=subnet),
             Parameter('num_threads', value=args.threads),
+            Parameter('backend', value=args.backend),
             Parameter('qos_reliability', value='reliable')])
         # Bare inference uses the node's own engine (same weights, same extracted network),
         # called from this thread while the node's worker is idle between frames.
@@ -164,8 +168,10 @@ def main(argv=None):
     med = {key: statistics.median(values) for key, values in rows.items()}
     paired = statistics.median(n / b for n, b in zip(rows['in_node_ms'], rows['bare_ms']))
     print(f'{args.width}x{args.height} {args.encoding}, sub-network {subnet} '
-          f'(r={catalog.get(subnet).arch.r}), {args.threads} intra-op thread(s), '
-          f'{args.frames} frames, load average {os.getloadavg()[0]:.1f}')
+          f'(r={catalog.get(subnet).arch.r}), backend {bare.backend}, {args.threads} intra-op '
+          f'thread(s), {args.frames} frames, load average {os.getloadavg()[0]:.1f}')
+    print(f'  preprocess    median {statistics.median(TimedNode.preprocess_ms):7.2f} ms '
+          '(resize, normalise, layout; in the node, part of bare_ms too)')
     for key in rows:
         print(f'  {key:13s} median {med[key]:7.2f} ms')
     estimate = (med['bare_ms'] + med['node_work_ms']) / med['bare_ms']

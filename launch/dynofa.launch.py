@@ -10,8 +10,9 @@ start is what this file starts.
 """
 
 from dynofa_ros.core.common import bringup
+from dynofa_ros.core.common import dds_profile
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -38,6 +39,9 @@ def _nodes(context):
 
 
 def generate_launch_description():
+    # The package's FastDDS profile for every process of this launch (unless the user set one).
     return LaunchDescription(
-        [DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)
-         for a in bringup.LAUNCH_ARGUMENTS] + [OpaqueFunction(function=_nodes)])
+        [SetEnvironmentVariable(name, value)
+         for name, value in dds_profile.environment().items()]
+        + [DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)
+           for a in bringup.LAUNCH_ARGUMENTS] + [OpaqueFunction(function=_nodes)])

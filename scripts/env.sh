@@ -26,7 +26,12 @@ _dynofa_env() {
     *) export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" ;; esac
   case ":${LD_LIBRARY_PATH:-}:" in *":$repo/install/lib:"*) ;;
     *) export LD_LIBRARY_PATH="$repo/install/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;; esac
-  # Large images between processes: shared memory + TCP instead of UDP fragments.
+  # Large images between processes: the package's FastDDS profile (shared-memory segments that
+  # hold whole frames; docs/nodes.md#frame-delivery). LARGE_DATA only applies without a profile.
+  if [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}${FASTRTPS_DEFAULT_PROFILES_FILE:-}" ] && \
+     [ "${DYNOFA_DDS_PROFILE:-on}" != off ]; then
+    export FASTDDS_DEFAULT_PROFILES_FILE="$repo/config/dds/fastdds_profiles.xml"
+  fi
   export FASTDDS_BUILTIN_TRANSPORTS="${FASTDDS_BUILTIN_TRANSPORTS:-LARGE_DATA}"
   # This environment is a workstation's: discover peers on this machine only (no multicast on the
   # network). On a robot, ROS's own setup decides.

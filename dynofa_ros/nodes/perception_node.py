@@ -58,7 +58,7 @@ class PerceptionNode(Node):
             catalog, checkpoint=checkpoint, initial_subnet=p['initial_subnet'],
             device=p['device'], num_threads=p['num_threads'],
             cpu_affinity=tuple(p['cpu_affinity'] or ()), cache_budget_mb=p['cache_budget_mb'],
-            logger=self.get_logger())
+            logger=self.get_logger(), backend=p['backend'], onnx_cache_dir=p['onnx_cache_dir'])
         self._requested = self.engine.active.id
         self._commands, self._last_command, self._reported_rejects = 0, 'none', 0
         self._decoder = ImageDecoder(p['max_image_pixels'], p['max_image_bytes'])
@@ -103,8 +103,8 @@ class PerceptionNode(Node):
         self._worker.start()
         self.get_logger().info(
             f'app {self._app_id!r}: classifying {self.resolve_topic_name(topic)} with '
-            f'{self.engine.active.id} on {self.engine.device}; results also as '
-            f'{self._vision.package} Classification on '
+            f'{self.engine.active.id} on {self.engine.device} ({self.engine.backend}); results '
+            f'also as {self._vision.package} Classification on '
             f'{self._hypotheses_pub.topic_name}')
 
     # --- camera ---------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from support import REPO
 
 # The public names as they were before the specs (names are an interface: they never change).
 NAMES = {
-    'perception': 'checkpoint catalog initial_subnet device num_threads cpu_affinity top_k app_id '
-                  'image_topic compressed max_image_pixels max_image_bytes '
-                  'classification_topic stats_topic subnet_command_topic '
+    'perception': 'checkpoint catalog initial_subnet backend onnx_cache_dir device num_threads '
+                  'cpu_affinity top_k app_id image_topic compressed max_image_pixels '
+                  'max_image_bytes classification_topic stats_topic subnet_command_topic '
                   'mapping_command_topic qos_reliability qos_depth cache_budget_mb '
                   'dvfs_emulation.cur_freq_file dvfs_emulation.sensitivity',
     'manager': 'apps policy platform_profile control_period_s stale_after_s power_budget_w '

@@ -55,13 +55,23 @@ class Subnet:
     top1: float
     accuracy_source: str
     macs_m: float = float('nan')
-    # profile key (e.g. 'cpu/x86_64/<model>') -> {threads: milliseconds}
+    # profile key (e.g. 'cpu/x86_64/<model>@onnxruntime') -> {threads: milliseconds}
     latency_ms: dict = field(default_factory=dict)
 
     def latency(self, profile_key, threads):
-        """Return the profiled latency in ms for a profile key and thread count, or None."""
-        table = self.latency_ms.get(profile_key) or {}
-        return table.get(int(threads))
+        """
+        Return the profiled latency in ms for a profile key and thread count, or None.
+
+        A key without a backend (the format before backends) is torch's: 'X' and 'X@torch'
+        find each other's table.
+        """
+        table = self.latency_ms.get(profile_key)
+        if table is None:
+            base, backend = split_key(profile_key)
+            if backend == 'torch':
+                table = self.latency_ms.get(base if '@' in profile_key else
+                                            f'{base}@torch')
+        return (table or {}).get(int(threads))
 
 
 @dataclass
@@ -114,10 +124,37 @@ class Catalog:
         os.replace(tmp, path)
 
 
-def profile_key(device='cpu'):
-    """Return the latency-table key for this machine and device, e.g. 'cpu/x86_64/<cpu>'."""
+BACKENDS = ('torch', 'onnxruntime')
+
+
+def default_backend():
+    """Return the backend the perception node's backend 'auto' runs on this installation."""
+    from importlib.util import find_spec
+    return 'onnxruntime' if find_spec('onnxruntime') is not None else 'torch'
+
+
+def profile_key(device='cpu', backend='auto'):
+    """
+    Return the latency-table key for this machine, device and inference backend.
+
+    e.g. 'cpu/x86_64/<cpu>@onnxruntime'. torch keeps the key format from before backends
+    ('cpu/x86_64/<cpu>'), so catalogs profiled then stay valid; 'auto' is the backend the
+    perception node's default (backend: auto) runs here.
+    """
+    backend = default_backend() if backend == 'auto' else backend
+    if backend not in BACKENDS:
+        raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)}')
     model = _cpu_model() if device == 'cpu' else device
-    return f'{device}/{platform.machine()}/{model}'
+    base = f'{device}/{platform.machine()}/{model}'
+    return base if backend == 'torch' else f'{base}@{backend}'
+
+
+def split_key(key):
+    """Return (machine part, backend) of a profile key; no '@backend' means torch."""
+    base, _, backend = str(key).rpartition('@')
+    if not base or backend not in BACKENDS:
+        return str(key), 'torch'
+    return base, backend
 
 
 def _cpu_model():

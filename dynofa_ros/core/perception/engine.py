@@ -3,17 +3,23 @@ The Dynamic-OFA engine: one supernet, switchable sub-networks, applied between f
 
 A switch request only records the wanted sub-network (microseconds, any thread); the worker
 thread applies it at the start of its next infer() call, so an inference never sees a change
-mid-way. Each sub-network runs from a cached extracted static copy when one is ready (built in
-the background after a switch, LRU within a memory budget), otherwise on the supernet's slower
-dynamic path with that sub-network's BN statistics swapped into the shared buffers.
+mid-way. Each sub-network runs from a cached prepared copy when one is ready (built in the
+background after a switch, run once at its resolution, kept in an LRU within a memory budget),
+otherwise on the supernet's slower dynamic path with that sub-network's BN statistics swapped
+into the shared buffers. The prepared copy depends on the backend: an extracted static torch
+network ('torch'), or an ONNX Runtime session on the exported sub-network ('onnxruntime',
+dynofa_ros.core.perception.onnx_backend).
 """
 
 import copy
 from dataclasses import dataclass
 import logging
+import os
+import tempfile
 import threading
 import time
 
+from dynofa_ros.core.perception import onnx_backend
 from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.bn_stats import (BnStatsFile, collect, load_into_static,
                                                  SupernetBnSwap)
@@ -38,20 +44,30 @@ class InferResult:
     switched: bool          # a pending switch was applied at the start of this frame
     inference_ms: float     # forward pass only
     preprocess_ms: float    # resize + normalise
-    path: str               # 'cached' (extracted static sub-network) or 'dynamic' (supernet)
+    path: str               # 'cached' (prepared sub-network) or 'dynamic' (supernet)
+    backend: str = 'torch'  # what ran this frame: 'torch' or 'onnxruntime'
 
 
 class DynamicOfaEngine:
     """Run the catalog's sub-networks of one OFA supernet, switchable at frame boundaries."""
 
     def __init__(self, catalog, checkpoint='', initial_subnet='', device='cpu', num_threads=0,
-                 cpu_affinity=(), cache_budget_mb=512.0, bn_stats='', logger=None):
+                 cpu_affinity=(), cache_budget_mb=512.0, bn_stats='', logger=None,
+                 backend='torch', onnx_cache_dir=''):
         self._log = logger or logging.getLogger('dynofa_ros.engine')
         self.catalog = catalog
+        self.backend = onnx_backend.resolve_backend(backend)
+        self._tmp_cache = None
+        if self.backend == 'onnxruntime' and not checkpoint and not onnx_cache_dir:
+            # Random weights differ in every process: their exports are never reused.
+            self._tmp_cache = tempfile.TemporaryDirectory(prefix='dynofa_onnx_')
+            onnx_cache_dir = self._tmp_cache.name
+        self.onnx_cache_dir = os.path.abspath(onnx_cache_dir or onnx_backend.default_cache_dir())
         try:
             self._mapping = task_mapping.validate(device, num_threads, cpu_affinity)
         except ValueError as exc:
             raise MappingError(str(exc))
+        self._check_backend_device(self._mapping.device)
         if initial_subnet:
             try:
                 initial = catalog.get(initial_subnet)
@@ -77,6 +93,9 @@ class DynamicOfaEngine:
                 f'NO CHECKPOINT: {catalog.supernet} runs with RANDOM WEIGHTS, its '
                 'classifications are meaningless. Give an OFA checkpoint file to fix this.')
         self._pristine_bn = collect(self._master)
+        self._weights_digest = None
+        if self.backend == 'onnxruntime':    # the export cache key names these exact weights
+            self._weights_digest = onnx_backend.tensors_digest(self._master.state_dict())
         self._shadow = shadow_copy(self._master)    # background extraction only
         self._shadow_lock = threading.Lock()
 
@@ -87,7 +106,7 @@ class DynamicOfaEngine:
         self._dyn, self._dyn_device, self._swap, self._dyn_state = None, None, None, None
         self._set_dynamic_device(self._mapping.device)
         self._cache = SubnetCacheAdapter(self, cache_budget_mb)
-        self._cache.request(initial.id, self._mapping.device)
+        self._cache.request(initial.id, self._mapping.device, self._mapping.num_threads)
 
     # --- properties -------------------------------------------------------------------
     @property
@@ -130,8 +149,8 @@ class DynamicOfaEngine:
         subnet = self.catalog.get(subnet_id)
         with self._lock:
             self._pending_subnet = subnet
-            device = (self._pending_mapping or self._mapping).device
-        self._cache.request(subnet.id, device)
+            mapping = self._pending_mapping or self._mapping
+        self._cache.request(subnet.id, mapping.device, mapping.num_threads)
         return subnet
 
     def set_mapping(self, device=None, num_threads=None, cpu_affinity=None):
@@ -151,6 +170,7 @@ class DynamicOfaEngine:
                     base.cpu_affinity if cpu_affinity is None else cpu_affinity)
             except ValueError as exc:
                 raise MappingError(str(exc))
+            self._check_backend_device(new.device)
             self._pin(new.cpu_affinity)
             with self._lock:
                 self._pending_mapping = new
@@ -171,22 +191,32 @@ class DynamicOfaEngine:
         active, device = self._active, self._mapping.device
 
         start = time.perf_counter()
-        batch = torch.from_numpy(preprocess(rgb, active.arch.r)).to(device)
+        array = preprocess(rgb, active.arch.r)
         prepared = time.perf_counter()
-        net = self._cache.get(active.id, device)
-        path = 'cached'
-        if net is None:
-            net, path = self._dynamic_net(active), 'dynamic'
-        with torch.inference_mode():
-            probs = torch.softmax(net(batch).float(), dim=1)[0].cpu().numpy()
+        net = self._cache.get(active.id, device, self._mapping.num_threads)
+        if net is not None and self.backend == 'onnxruntime':
+            logits = net(array)     # releases the GIL while it runs
+            probs = _softmax(logits[0].astype(np.float32, copy=False))
+            path, ran = 'cached', 'onnxruntime'
+        else:
+            path, ran = 'cached', 'torch'
+            if net is None:
+                net, path = self._dynamic_net(active), 'dynamic'
+            batch = torch.from_numpy(array)     # shares the array's memory, no copy
+            if device != 'cpu':
+                batch = batch.to(device)
+            with torch.inference_mode():
+                probs = torch.softmax(net(batch).float(), dim=1)[0].cpu().numpy()
         done = time.perf_counter()
         return InferResult(probs=probs, subnet=active, switched=switched,
                            inference_ms=(done - prepared) * 1e3,
-                           preprocess_ms=(prepared - start) * 1e3, path=path)
+                           preprocess_ms=(prepared - start) * 1e3, path=path, backend=ran)
 
     def close(self):
-        """Stop background cache building."""
+        """Stop background cache building (and drop a temporary export directory)."""
         self._cache.close()
+        if self._tmp_cache is not None:
+            self._tmp_cache.cleanup()
 
     # --- internals -------------------------------------------------------------------
     def _dynamic_net(self, subnet):
@@ -210,7 +240,9 @@ class DynamicOfaEngine:
     def _apply_mapping(self, new):
         if new.device != self._dyn_device:
             self._set_dynamic_device(new.device)
-            self._cache.request(self._active.id, new.device)
+        if new.device != self._mapping.device or (
+                self.backend == 'onnxruntime' and new.num_threads != self._mapping.num_threads):
+            self._cache.request(self._active.id, new.device, new.num_threads)
         task_mapping.apply_threads(new.num_threads)
         self._mapping = new
 
@@ -224,13 +256,65 @@ class DynamicOfaEngine:
             raise MappingError(str(exc))
         self._applied_affinity = cpu_affinity
 
+    def _check_backend_device(self, device):
+        if self.backend == 'onnxruntime':
+            try:
+                onnx_backend.providers_for(device, self.onnx_cache_dir)
+            except onnx_backend.OnnxBackendError as exc:
+                raise MappingError(str(exc))
+
     def _build_static(self, subnet_id, device):
+        """Return the extracted static torch sub-network, run once at its resolution."""
+        import torch
+        net = self.extract_static(subnet_id).to(device)
+        r = self.catalog.get(subnet_id).arch.r
+        with torch.inference_mode():
+            net(torch.zeros(1, 3, r, r, device=device))    # warm-up before its first frame
+        return net
+
+    def extract_static(self, subnet_id):
+        """Return a new extracted static torch copy of a sub-network with its BN statistics."""
         subnet = self.catalog.get(subnet_id)
         with self._shadow_lock:
             net = extract(self._shadow, subnet.arch)
         if subnet_id in self._stats:
             load_into_static(net, self._stats[subnet_id], f'BN statistics of {subnet_id}')
-        return net.to(device)
+        return net
+
+    def onnx_file_path(self, subnet_id):
+        """Return where a sub-network's ONNX export is cached (it may not exist yet)."""
+        subnet = self.catalog.get(subnet_id)
+        stats = self._stats.get(subnet_id)
+        bn = onnx_backend.tensors_digest(stats) if stats is not None else 'checkpoint'
+        if self._weights_digest is None:
+            self._weights_digest = onnx_backend.tensors_digest(self._master.state_dict())
+        key = onnx_backend.export_key(self._weights_digest, self.catalog.supernet, subnet.arch,
+                                      bn)
+        return onnx_backend.onnx_path(self.onnx_cache_dir, self.catalog.supernet, subnet_id, key)
+
+    def onnx_file(self, subnet_id):
+        """Return the path of a sub-network's ONNX export, exporting it first if needed."""
+        path = self.onnx_file_path(subnet_id)
+        if not os.path.isfile(path):
+            subnet = self.catalog.get(subnet_id)
+            onnx_backend.export(self.extract_static(subnet_id), subnet.arch.r, path)
+            self._log.info(f'exported {subnet_id} to {path}')
+        else:
+            onnx_backend.touch(path)
+        return path
+
+    def build_session(self, subnet_id, device='cpu', num_threads=0):
+        """Return an ONNX Runtime session of the sub-network, run once at its resolution."""
+        providers = onnx_backend.providers_for(device, self.onnx_cache_dir)
+        return onnx_backend.OnnxSubnet(self.onnx_file(subnet_id),
+                                       self.catalog.get(subnet_id).arch.r, providers,
+                                       num_threads)
+
+    def _build(self, key):
+        subnet_id, device, backend, num_threads = key
+        if backend == 'onnxruntime':
+            return self.build_session(subnet_id, device, num_threads)
+        return self._build_static(subnet_id, device)
 
     def _load_bn_stats(self, path):
         if not path:
@@ -244,25 +328,49 @@ class DynamicOfaEngine:
         return stats
 
 
+def _softmax(logits):
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def _size_of(net):
+    return net.nbytes if isinstance(net, onnx_backend.OnnxSubnet) else module_bytes(net)
+
+
 class SubnetCacheAdapter:
-    """The engine's view of the cache: keys are (sub-network id, device)."""
+    """
+    The engine's view of the cache: keys are (sub-network id, device, backend, threads).
+
+    A torch network serves any thread count (threads is 0 in its key); an ONNX Runtime session
+    has its intra-op thread pool fixed when it is built, so after a thread-count change the
+    session built for the old count keeps serving until the new one is ready.
+    """
 
     def __init__(self, engine, budget_mb):
         from dynofa_ros.core.perception.subnet_cache import SubnetCache
         self._engine = engine
-        self._cache = SubnetCache(
-            int(budget_mb * 2**20), build=lambda key: engine._build_static(*key),
-            size_of=module_bytes, on_error=self._report)
+        self._cache = SubnetCache(int(budget_mb * 2**20), build=engine._build, size_of=_size_of,
+                                  on_error=self._report)
+
+    def _key(self, subnet_id, device, num_threads):
+        backend = self._engine.backend
+        return (subnet_id, device, backend, num_threads if backend == 'onnxruntime' else 0)
 
     def _report(self, key, exc):
-        self._engine._log.error(f'building a static copy of {key[0]} on {key[1]} failed '
+        what = 'an ONNX Runtime session' if key[2] == 'onnxruntime' else 'a static copy'
+        self._engine._log.error(f'building {what} of {key[0]} on {key[1]} failed '
                                 f'(staying on the dynamic path): {exc}')
 
-    def request(self, subnet_id, device):
-        self._cache.request((subnet_id, device))
+    def request(self, subnet_id, device, num_threads=0):
+        self._cache.request(self._key(subnet_id, device, num_threads))
 
-    def get(self, subnet_id, device):
-        return self._cache.get((subnet_id, device))
+    def get(self, subnet_id, device, num_threads=0):
+        net = self._cache.get(self._key(subnet_id, device, num_threads))
+        if net is None and self._engine.backend == 'onnxruntime':
+            for key in reversed(self._cache.keys()):    # a session for another thread count
+                if key[:3] == (subnet_id, device, 'onnxruntime'):
+                    return self._cache.get(key)
+        return net
 
     def info(self):
         return {'keys': [k[0] for k in self._cache.keys()],

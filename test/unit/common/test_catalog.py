@@ -66,6 +66,25 @@ def test_profile_key_names_device_machine_and_model():
     assert key.startswith('cpu/') and len(key.split('/')) >= 3
 
 
+def test_profile_keys_name_the_backend_and_old_keys_read_as_torch(monkeypatch):
+    torch_key = catalog_mod.profile_key('cpu', 'torch')
+    ort_key = catalog_mod.profile_key('cpu', 'onnxruntime')
+    assert ort_key == torch_key + '@onnxruntime' and '@' not in torch_key
+    assert catalog_mod.split_key(ort_key) == (torch_key, 'onnxruntime')
+    assert catalog_mod.split_key(torch_key) == (torch_key, 'torch')
+    monkeypatch.setattr(catalog_mod, 'default_backend', lambda: 'torch')
+    assert catalog_mod.profile_key('cpu') == torch_key
+    with pytest.raises(ValueError, match='tensorflow'):
+        catalog_mod.profile_key('cpu', 'tensorflow')
+    old = catalog_mod.Subnet(id='a', index=0, arch=None, top1=1.0, accuracy_source='x',
+                             latency_ms={'cpu/x/y': {1: 5.0}, 'cpu/x/y@onnxruntime': {1: 2.0}})
+    assert old.latency('cpu/x/y@torch', 1) == 5.0 and old.latency('cpu/x/y', 1) == 5.0
+    assert old.latency('cpu/x/y@onnxruntime', 1) == 2.0
+    new = catalog_mod.Subnet(id='b', index=0, arch=None, top1=1.0, accuracy_source='x',
+                             latency_ms={'cpu/x/y@torch': {1: 4.0}})
+    assert new.latency('cpu/x/y', 1) == 4.0 and new.latency('cpu/x/y@onnxruntime', 1) is None
+
+
 def broken(change):
     data = lib.catalog_dict()
     change(data)

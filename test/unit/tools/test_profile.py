@@ -105,3 +105,18 @@ def test_profile_never_edits_the_shipped_catalog(tmp_path, monkeypatch, capsys):
     assert profile.main(argv + ['--output', shipped]) == 2
     assert 'will not write catalog' in capsys.readouterr().err
     assert _shipped_state() == (shipped, before, mtime)
+
+
+def test_profile_measures_each_backend_under_its_own_key(tmp_path, checkpoint):
+    pytest.importorskip('onnxruntime')
+    path = lib.write_catalog(tmp_path, ids=('small',))
+    assert profile.main(['--catalog', path, '--checkpoint', checkpoint, '--threads', '1',
+                         '--warmup', '1', '--runs', '3', '--no-macs',
+                         '--backend', 'torch,onnxruntime']) == 0
+    small = catalog_mod.load(path).get('small')
+    torch_key, ort_key = profile_key('cpu', 'torch'), profile_key('cpu', 'onnxruntime')
+    assert ort_key == torch_key + '@onnxruntime'
+    assert set(small.latency_ms) == {torch_key, ort_key}
+    assert small.latency(ort_key, 1) > 0 and small.latency(torch_key, 1) > 0
+    assert small.latency(ort_key, 1) != small.latency(torch_key, 1)
+    assert profile.main(['--catalog', path, '--backend', 'tensorflow']) == 2
