@@ -29,7 +29,7 @@ MODULE_KEYS = {
     'yaml': 'python3-yaml',
     'ament_flake8': 'ament_flake8', 'ament_pep257': 'ament_pep257', 'pytest': 'python3-pytest',
     '_pytest': 'python3-pytest',
-    'ofa': PIP, 'torch': PIP, 'torchvision': PIP,
+    'ofa': PIP, 'onnxruntime': PIP, 'torch': PIP, 'torchvision': PIP,
 }
 RUNTIME_DIRS = ('dynofa_ros', 'launch')
 TEST_DIRS = ('test', 'bench')
