@@ -19,8 +19,10 @@ CPU0 = f'{CPU_DIR}/cpufreq/policy0'
 
 def snapshot(root):
     """
-    The tree without scaling_setspeed: a kernel shows '<unsupported>' there whatever was written
-    once the governor is not userspace; the fake tree keeps the last write.
+    Return the tree without scaling_setspeed.
+
+    A kernel shows '<unsupported>' there whatever was written once the governor is not
+    userspace; the fake tree keeps the last write.
     """
     return {k: v for k, v in full_snapshot(root).items() if not k.endswith('scaling_setspeed')}
 
@@ -126,8 +128,8 @@ def test_restore_all_finds_every_file_of_a_directory(tree, tmp_path):
     assert snapshot(tree.root) == pristine
 
 
-def test_a_state_dir_that_cannot_be_written_refuses_the_command_and_writes_nothing(tree,
-                                                                                 tmp_path):
+def test_a_state_dir_that_cannot_be_written_refuses_the_command_and_writes_nothing(
+        tree, tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('')
     pristine = snapshot(tree.root)

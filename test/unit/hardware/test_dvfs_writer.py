@@ -241,7 +241,7 @@ def test_permission_denied_by_the_kernel_changes_nothing():
     try:
         sysfs = Sysfs(tree.root)
         writer = DvfsWriter(sysfs, probe_domains(load_profile(XAVIER_PROFILE), sysfs)[0],
-                        allow_above_start_max=True)
+                            allow_above_start_max=True)
         before = snapshot(tree.root)
 
         def attempt():
