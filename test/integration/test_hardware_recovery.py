@@ -64,8 +64,8 @@ def pin_and_kill(tmp_path, ros_probe, node_processes):
     return tree, pristine, state
 
 
-def test_sigkill_then_start_again_then_stop_leaves_the_pristine_tree(tmp_path, ros_probe,
-                                                                    node_processes):
+def test_sigkill_then_start_again_then_stop_leaves_the_pristine_tree(
+        tmp_path, ros_probe, node_processes):
     tree, pristine, state = pin_and_kill(tmp_path, ros_probe, node_processes)
     diag = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
     node = node_processes('hardware_node', ros_args=node_args(tree.root, state.dir))
@@ -80,8 +80,8 @@ def test_sigkill_then_start_again_then_stop_leaves_the_pristine_tree(tmp_path, r
     assert snapshot(tree.root) == pristine
 
 
-def test_sigkill_then_the_restore_entry_point_leaves_the_pristine_tree(tmp_path, ros_probe,
-                                                                      node_processes):
+def test_sigkill_then_the_restore_entry_point_leaves_the_pristine_tree(
+        tmp_path, ros_probe, node_processes):
     tree, pristine, state = pin_and_kill(tmp_path, ros_probe, node_processes)
     run = subprocess.run([executable('hardware_node'), '--restore', '--state-dir', state.dir,
                           '--sysfs-root', tree.root], capture_output=True, text=True,
