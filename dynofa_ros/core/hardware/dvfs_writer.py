@@ -125,9 +125,11 @@ class DvfsWriter:
         return allowed[-1] if allowed else 0
 
     def saved_settings(self):
-        """Return {name: (kind, path, {attr: value})}: the start settings worth saving."""
+        """Return {name: (kind, path, {attr: value})}: start settings of the writable domains."""
         out = {}
         for name, domain in self.domains.items():
+            if not domain.writable:
+                continue                    # never written: nothing to restore
             original = {}
             for attr, value in domain.original.items():
                 try:

@@ -112,6 +112,16 @@ def test_a_corrupt_or_foreign_state_file_is_refused_and_nothing_is_written(
     assert state.exists()
 
 
+def test_read_only_domains_are_not_saved_so_recovery_does_not_fail_on_them(tree, tmp_path):
+    writer, state = writer_on(tree.root, tmp_path / 'state')
+    writer.domains['gpu'].writable = False          # e.g. the udev rule covers only cpufreq
+    assert writer.apply(DvfsRequest('cpu0', MODE_PIN, frequency_khz=1420800)).ok
+    saved, _ = state.load()
+    assert 'gpu' not in saved
+    result = recovery.restore_from_file(Sysfs(tree.root), state)
+    assert result.ok and 'cpu0' in result.restored
+
+
 def test_state_files_are_per_sysfs_root(tmp_path):
     a = dvfs_state.StateFile(str(tmp_path), '/')
     b = dvfs_state.StateFile(str(tmp_path), str(tmp_path))
