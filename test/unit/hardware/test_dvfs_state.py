@@ -175,6 +175,13 @@ def test_allow_above_start_max_lifts_the_cap(tree, tmp_path):
     assert tree.get(f'{CPU0}/scaling_max_freq') == '1420800'
 
 
+def test_a_power_mode_with_a_higher_cap_allows_the_higher_frequencies(tmp_path):
+    tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx', cpu_cap_khz=1907200)
+    writer, _ = writer_on(tree.root, tmp_path / 'state')
+    assert writer.max_allowed_khz(writer.domains['cpu2']) == 1907200
+    assert writer.apply(DvfsRequest('cpu2', MODE_PIN, frequency_khz=1907200)).ok
+
+
 def test_gpu_cap_is_its_max_freq_at_start(tmp_path):
     tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx')
     tree.put(f'{GPU_DIR}/max_freq', 599250000)
