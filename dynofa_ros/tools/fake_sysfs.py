@@ -21,9 +21,9 @@ def main(argv=None):
     parser.add_argument('--no-rapl', action='store_true', help='generic_x86 without RAPL')
     parser.add_argument('--hwmon', action='store_true', help='generic_x86 with a hwmon sensor')
     parser.add_argument('--cpu-cap-khz', type=int, default=0, metavar='KHZ',
-                        help='jetson_xavier_nx: the CPU cap of the power mode, scaling_max_freq at '
-                             'start (default 1420800, nvpmodel mode 2; 1907200 allows the '
-                             'whole table)')
+                        help='jetson_xavier_nx: the CPU cap of the power mode, '
+                             'scaling_max_freq at start (default 1420800, nvpmodel mode 2; '
+                             '1907200 allows the whole table)')
     parser.add_argument('--follow', type=float, default=0.0, metavar='PERIOD_S',
                         help='keep playing the kernel every PERIOD_S seconds until interrupted')
     args = parser.parse_args(argv)
