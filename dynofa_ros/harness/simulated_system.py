@@ -69,9 +69,12 @@ class SimulatedSystem:
 
     def start(self, timeout=30.0):
         """Start the fake kernel, the nodes, the recorder and the player."""
+        # A power mode whose CPU cap is the top of the table: the hardware node never exceeds
+        # the cap it finds at start, and the simulated board leaves the manager the whole range.
         self._start('fake_kernel', [sys.executable, '-m', 'dynofa_ros.tools.fake_sysfs',
                                     '--platform', 'jetson_xavier_nx', '--root', self.sysfs,
-                                    '--ina', 'none', '--follow', '0.1'])
+                                    '--ina', 'none', '--cpu-cap-khz', '1907200',
+                                    '--follow', '0.1'])
         deadline = time.monotonic() + timeout
         while not os.path.exists(os.path.join(self.sysfs, CPU0, 'scaling_cur_freq')):
             if time.monotonic() > deadline or self.procs['fake_kernel'].poll() is not None:

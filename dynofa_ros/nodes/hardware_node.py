@@ -1,5 +1,11 @@
-"""The hardware node: applies DvfsCommands to sysfs safely and publishes system/power telemetry."""
+"""
+The hardware node: applies DvfsCommands to sysfs safely and publishes system/power telemetry.
 
+`hardware_node --restore [--state-dir DIR] [--sysfs-root ROOT]` only restores what a run that
+ended without restoring left in its state file (systemd ExecStopPost=), without ROS.
+"""
+
+import argparse
 import sys
 import time
 
@@ -8,15 +14,16 @@ from dynofa_ros.core.common import board, param_spec
 from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
 from dynofa_ros.core.common.untrusted import clip, RefusalThrottle
+from dynofa_ros.core.hardware import dvfs_state, recovery
 from dynofa_ros.core.hardware import status as status
 from dynofa_ros.core.hardware.dvfs_writer import DvfsRequest, DvfsWriter, Watchdog
 from dynofa_ros.core.hardware.power_sensors import EnergyCounter, find_sensor
-from dynofa_ros.core.hardware.sysfs import Sysfs
-from dynofa_ros.core.hardware.telemetry import Telemetry
+from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
+from dynofa_ros.core.hardware.telemetry import read_domain, Telemetry
 from dynofa_ros.core.platforms.probe import probe_domains
 from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile
-from dynofa_ros.msg import (DomainState, DvfsCommand, PowerState, RailPower, SystemState,
-                            ThermalZone)
+from dynofa_ros.msg import (DomainState, DvfsAck, DvfsCapabilities, DvfsCommand,
+                            DvfsDomainLimits, PowerState, RailPower, SystemState, ThermalZone)
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.diagnostics import diagnostic_array
@@ -35,10 +42,16 @@ class HardwareNode(Node):
         self.p = self.spec_params.declare()
         self.profile = load_profile(resolve(self.p['platform_profile'], 'platform profile'))
         self.sysfs = Sysfs(self.p['sysfs_root'])
+        state = dvfs_state.StateFile(self.p['state_dir'] or dvfs_state.default_state_dir(),
+                                     self.sysfs.root)
+        self.recovery = self._recover(state)
         domains, problems = probe_domains(self.profile, self.sysfs)
         for problem in problems:
             self.get_logger().warning(f'domain not usable: {problem}')
-        self.writer = DvfsWriter(self.sysfs, domains, self.p['dry_run'], self.get_logger())
+        self.writer = DvfsWriter(self.sysfs, domains, self.p['dry_run'], self.get_logger(),
+                                 state, self.p['allow_above_start_max'])
+        if self.recovery is not None and not self.recovery.ok:
+            self._adopt(self.recovery)
         error = self._check(self.p)
         if error:
             raise ConfigError(error)
@@ -61,18 +74,45 @@ class HardwareNode(Node):
         self.power_pub = self.create_publisher(PowerState, self.p['power_state_topic'],
                                                TELEMETRY_QOS)
         self.diag_pub = self.create_publisher(DiagnosticArray, self.p['diagnostics_topic'], 10)
+        self.ack_pub = self.create_publisher(DvfsAck, self.p['ack_topic'], TELEMETRY_QOS)
+        self.caps_pub = self.create_publisher(DvfsCapabilities, self.p['capabilities_topic'],
+                                              COMMAND_QOS)
+        self._publish_capabilities()
         self.create_subscription(DvfsCommand, self.p['command_topic'], self._on_command,
                                  COMMAND_QOS)
         self.tick_timer = self.create_timer(1.0 / self.p['publish_rate_hz'], self._tick)
         self.diag_timer = self.create_timer(1.0 / self.p['diagnostics_rate_hz'],
                                             self._publish_diagnostics)
 
+    def _recover(self, state):
+        """Restore what a run that did not restore left in the state file; return a Recovery."""
+        log = self.get_logger()
+        if self.p['dry_run']:
+            if state.exists():
+                log.warning(f'state file {state.path} left by a run that did not restore; '
+                            'dry_run writes nothing: run hardware_node --restore')
+            return None
+        result = recovery.restore_from_file(self.sysfs, state, log)  # StateFileError: exit
+        if result is not None:
+            (log.warning if result.ok else log.error)(result.summary())
+        return result
+
+    def _adopt(self, result):
+        """After a failed recovery keep the saved start settings as the ones to restore."""
+        for name, (_, _, original) in result.saved.items():
+            domain = self.writer.domains.get(name)
+            if domain is not None:
+                domain.original = dict(original)
+                self.writer.touched.add(name)
+        self.writer.saved = True
+
     def _report_start(self, domains, sensor):
         log = self.get_logger()
         for d in domains:
             log.info(f'domain {d.name} ({d.kind}, {d.spec.path}): {len(d.available_khz)} '
                      f'frequencies from {d.frequency_source}, governors {" ".join(d.governors)}, '
-                     f'{"writable" if d.writable else "READ-ONLY"}')
+                     f'{"writable" if d.writable else "READ-ONLY"}, '
+                     f'max allowed {self.writer.max_allowed_khz(d)} kHz')
         if not any(d.writable for d in domains) and not self.p['dry_run']:
             log.warning('no writable DVFS domain: running telemetry-only')
         log.info(f'platform {self.profile.name}, sysfs_root {self.sysfs.root}, power from '
@@ -102,7 +142,11 @@ class HardwareNode(Node):
         # Strings from any participant: clipped (no valid name is that long) before use.
         req = DvfsRequest(clip(msg.domain), msg.mode, msg.frequency_khz, msg.min_khz,
                           msg.max_khz, clip(msg.governor), clip(msg.reason))
+        writable = {d.name: d.writable for d in self.writer.domains.values()}
         outcome = self.writer.apply(req)
+        self._acknowledge(msg, outcome)
+        if writable != {d.name: d.writable for d in self.writer.domains.values()}:
+            self._publish_capabilities()
         previous = self.last
         self.last = outcome.message + (f' (reason: {req.reason})' if req.reason else '')
         if outcome.ok:
@@ -120,6 +164,34 @@ class HardwareNode(Node):
             log = self.get_logger().warning if key == 'rejected' else self.get_logger().error
             self.refusals(log, key, self.last)
         self._publish_diagnostics()
+
+    def _acknowledge(self, msg, outcome):
+        """Publish the DvfsAck of one command: the state read back, or why it was refused."""
+        ack = DvfsAck(command_stamp=msg.header.stamp, domain=msg.domain, mode=msg.mode,
+                      accepted=outcome.ok, reason=outcome.message)
+        domain = self.writer.domains.get(msg.domain)
+        if domain is not None:
+            ack.max_allowed_khz = self.writer.max_allowed_khz(domain)
+            try:
+                reading = read_domain(self.sysfs, domain)
+                ack.cur_khz, ack.min_khz, ack.max_khz = (
+                    reading.cur_khz, reading.min_khz, reading.max_khz)
+                ack.governor = reading.governor
+            except (SysfsError, ValueError):
+                pass
+        ack.header.stamp = self.get_clock().now().to_msg()
+        self.ack_pub.publish(ack)
+
+    def _publish_capabilities(self):
+        msg = DvfsCapabilities(dry_run=self.p['dry_run'])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        for d in self.writer.domains.values():
+            msg.domains.append(DvfsDomainLimits(
+                name=d.name, kind=d.kind, writable=d.writable or self.p['dry_run'],
+                available_khz=list(d.available_khz),
+                max_allowed_khz=self.writer.max_allowed_khz(d),
+                reason='' if d.writable else 'no write permission or attributes missing'))
+        self.caps_pub.publish(msg)
 
     def _tick(self):
         now = time.monotonic()
@@ -163,6 +235,8 @@ class HardwareNode(Node):
               'tripped' if self.watchdog.tripped else f'armed {self.watchdog.timeout:g} s')
         rows = [status.domain_status(name, d) for d in self.writer.domains.values()]
         rows.append(status.command_status(name, self.counts, self.last, self.last_level, wd))
+        rows.append(status.state_file_status(name, self.writer.state.path, self.recovery,
+                                             self.writer.saved))
         if self.power is not None:
             rows.append(status.telemetry_status(name, self.stale, self.power.source,
                                                 self.power.measured))
@@ -176,7 +250,45 @@ class HardwareNode(Node):
             log(f'shutdown: {outcome.message}')
 
 
+def restore_main(argv):
+    """Restore from state files without ROS; return 0 (done or nothing to do), 1 or 2."""
+    parser = argparse.ArgumentParser(
+        prog='hardware_node --restore',
+        description='Restore the DVFS settings a hardware node that did not restore (SIGKILL, '
+                    'OOM kill, crash) left in its state file, then remove the file.')
+    parser.add_argument('--restore', action='store_true', required=True)
+    parser.add_argument('--state-dir', default='',
+                        help='directory of the state files (default: the rule of the node, '
+                             f'{dvfs_state.SYSTEM_DIR} for root)')
+    parser.add_argument('--sysfs-root', action='append', default=[],
+                        help='restore only the file of this sysfs_root (repeatable; default: '
+                             'every state file in the directory)')
+    args, _ = parser.parse_known_args(argv)
+    state_dir = args.state_dir or dvfs_state.default_state_dir()
+    try:
+        results = recovery.restore_all(state_dir, args.sysfs_root)
+    except ConfigError as exc:
+        print(f'hardware_node --restore: {exc}', file=sys.stderr)
+        return 2
+    if not results:
+        print(f'hardware_node --restore: no state file in {state_dir}: nothing to restore')
+        return 0
+    code = 0
+    for path, result in results:
+        if isinstance(result, Exception):
+            print(f'hardware_node --restore: {result} (nothing written)', file=sys.stderr)
+            code = max(code, 2)
+        else:
+            print(f'hardware_node --restore: {result.summary()}')
+            code = max(code, 0 if result.ok else 1)
+    return code
+
+
 def main(args=None):
+    argv = sys.argv[1:] if args is None else list(args)
+    own = argv[:argv.index('--ros-args')] if '--ros-args' in argv else argv
+    if '--restore' in own:
+        return restore_main(own)
     return node_main.run(HardwareNode, 'hardware_node', args=args, startup_exit_code=2,
                          cleanup=HardwareNode.restore)
 

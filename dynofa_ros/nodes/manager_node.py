@@ -14,13 +14,15 @@ from dynofa_ros.core.common import board
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common.untrusted import clip, quote, RefusalThrottle
 from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager import hardware_limits
 from dynofa_ros.core.manager.data import FrameStats, PowerSnapshot, SystemSnapshot
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.power_law import PowerModel
 from dynofa_ros.core.platforms.probe import planning_domains
 from dynofa_ros.core.platforms.profiles import load_profile
-from dynofa_ros.msg import (DvfsCommand, MappingCommand, MissionTarget, PerceptionStats,
-                            PowerState, SubnetCommand, SystemState)
+from dynofa_ros.msg import (DvfsAck, DvfsCapabilities, DvfsCommand, MappingCommand,
+                            MissionTarget, PerceptionStats, PowerState, SubnetCommand,
+                            SystemState)
 from dynofa_ros.nodes import node_main
 from dynofa_ros.nodes import params as node_params
 from dynofa_ros.nodes.diagnostics import diagnostic_array
@@ -56,6 +58,10 @@ class ManagerNode(Node):
         self.unmanaged_seen = set()
         self.refusals = RefusalThrottle(5.0)
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
+        self.acks, self.excluded = {}, {}
+        self.affinity = {app: hardware_limits.cluster_affinity(
+            platform.domains, state.domain.name) for app, state in self.policy.apps.items()}
+        self.affinity_sent = False
         self.spec_params.start(check=self._check, apply=self._apply)
         self.subnet_pub = self.create_publisher(
             SubnetCommand, start['subnet_command_topic'], COMMAND_QOS)
@@ -72,6 +78,9 @@ class ManagerNode(Node):
                                  self._on_power, TELEMETRY_QOS)
         self.create_subscription(MissionTarget, start['mission_target_topic'],
                                  self._on_mission, TELEMETRY_QOS)
+        self.create_subscription(DvfsAck, start['dvfs_ack_topic'], self._on_ack, TELEMETRY_QOS)
+        self.create_subscription(DvfsCapabilities, start['dvfs_capabilities_topic'],
+                                 self._on_capabilities, COMMAND_QOS)
         self.period = config.control_period_s
         self.timer = self.create_timer(self.period, self._on_timer)
         self.get_logger().info(
@@ -109,6 +118,8 @@ class ManagerNode(Node):
                 self.destroy_timer(self.timer)
                 self.timer = self.create_timer(self.period, self._on_timer)
         now = time.monotonic()
+        if not self.affinity_sent:
+            self._pin_clusters()
         self._publish(self.policy.step(now))
         refresh = self.policy.config.command_refresh_s
         if refresh > 0 and self.last_dvfs and now - self.last_dvfs_time >= refresh:
@@ -147,6 +158,47 @@ class ManagerNode(Node):
         self.policy.on_system(SystemSnapshot(
             time.monotonic(), {d.name: d.cur_khz for d in msg.domains},
             {d.name: d.governor for d in msg.domains}, util, max(temps, default=math.nan)))
+
+    def _on_capabilities(self, msg):
+        """Plan only over what the hardware node reports it can write, up to its caps."""
+        reported = {d.name: hardware_limits.Reported(d.writable, tuple(d.available_khz),
+                                                     d.max_allowed_khz, d.reason)
+                    for d in msg.domains}
+        excluded = self.policy.set_hardware_limits(reported)
+        for name, reason in excluded.items():
+            if self.excluded.get(name) != reason:
+                self.get_logger().warning(f'not commanding DVFS domain {name}: {reason}')
+            self.last_dvfs.pop(name, None)
+        for name in set(self.excluded) - set(excluded):
+            self.get_logger().info(f'DVFS domain {name} is writable again: commanding it')
+        self.excluded = dict(excluded)
+        caps = {d.name: d.frequencies_khz[-1] for d in self.policy.domains.values()
+                if d.name not in excluded}
+        self.get_logger().info('hardware limits: ' + ', '.join(
+            f'{n} up to {f} kHz' for n, f in sorted(caps.items())) or 'no writable domain')
+
+    def _on_ack(self, msg):
+        """Read the hardware node's answer to a DvfsCommand; log a refusal once per reason."""
+        previous = self.acks.get(msg.domain)
+        self.acks[msg.domain] = msg
+        if msg.accepted:
+            return
+        if previous is None or previous.accepted or previous.reason != msg.reason:
+            self.get_logger().warning(f'hardware node refused {msg.domain}: {msg.reason}')
+
+    def _pin_clusters(self):
+        """Once: pin each application to the cores of the cluster whose frequency it manages."""
+        self.affinity_sent = True
+        stamp = self.get_clock().now().to_msg()
+        for app_id, cores in sorted(self.affinity.items()):
+            if not cores:
+                continue
+            domain = self.policy.apps[app_id].domain.name
+            msg = MappingCommand(app_id=app_id, cpu_affinity=list(cores),
+                                 reason=f'pin to the managed cluster {domain}')
+            msg.header.stamp = stamp
+            self.mapping_pub.publish(msg)
+            self.get_logger().info(f'{app_id} -> cores {list(cores)} (cluster {domain})')
 
     def _on_power(self, msg):
         self.policy.on_power(PowerSnapshot(time.monotonic(), msg.total_power_w, msg.measured))
@@ -190,8 +242,9 @@ class ManagerNode(Node):
             self.get_logger().info(f'{d.domain} -> {d.mode} {d.frequency_khz or d.governor}')
 
         for d in decisions.mappings:
+            cores = d.cpu_affinity or self.affinity.get(d.app_id, ())
             msg = MappingCommand(app_id=d.app_id, device=d.device, num_threads=d.num_threads,
-                                 cpu_affinity=list(d.cpu_affinity), reason=d.reason)
+                                 cpu_affinity=list(cores), reason=d.reason)
             msg.header.stamp = stamp
             self.mapping_pub.publish(msg)
             self.get_logger().info(f'{d.app_id} -> {d.num_threads} threads: {d.reason}')
@@ -206,6 +259,10 @@ class ManagerNode(Node):
             values = {k: f'{v:.2f}' if isinstance(v, float) else v for k, v in app.items()}
             values['policy'] = status['policy']
             values.update((f'frequency_khz.{n}', f) for n, f in status['frequencies_khz'].items())
+            values.update((f'dvfs_ack.{n}',
+                           ('applied: ' if a.accepted else 'refused: ') + a.reason)
+                          for n, a in self.acks.items())
+            values.update((f'not_commanded.{n}', r) for n, r in self.excluded.items())
             rows.append((level, f'{self.get_fully_qualified_name()}: {app_id}',
                          status['stale'] or app['note'], values))
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), rows,

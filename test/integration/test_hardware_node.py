@@ -27,7 +27,8 @@ def wait_until(predicate, timeout=15.0, what='condition'):
 
 def node_args(root, **params):
     values = {'platform_profile': XAVIER_PROFILE, 'sysfs_root': root, 'publish_rate_hz': 10.0,
-              'diagnostics_rate_hz': 5.0, 'watchdog_timeout_s': 0.0, **params}
+              'diagnostics_rate_hz': 5.0, 'watchdog_timeout_s': 0.0,
+              'state_dir': root.rstrip('/') + '_state', **params}
     args = []
     for name, value in values.items():
         args += ['-p', f'{name}:={value}']
@@ -98,11 +99,11 @@ def test_node_applies_refuses_reports_and_restores_on_sigterm(tmp_path, ros_prob
     assert gpu_values['available_khz'].split()[:2] == ['114750', '204000']
     assert gpu_values['writable'] == 'true'
 
-    rig.send(command('cpu0', DvfsCommand.MODE_PIN, frequency_khz=1907200, reason='test'))
+    rig.send(command('cpu0', DvfsCommand.MODE_PIN, frequency_khz=1420800, reason='test'))
     rig.send(command('gpu', DvfsCommand.MODE_RANGE, min_khz=306000, max_khz=510000))
     wait_until(lambda: tree.get(f'{GPU_DIR}/max_freq') == '510000000', what='gpu range')
     assert tree.get(f'{CPU0}/scaling_governor') == 'userspace'
-    assert tree.get(f'{CPU0}/scaling_setspeed') == '1907200'
+    assert tree.get(f'{CPU0}/scaling_setspeed') == '1420800'
     ros_probe.wait_for(rig.system, lambda m: any(
         d.name == 'cpu0' and d.governor == 'userspace' for d in m.domains))
 

@@ -6,9 +6,10 @@ import sys
 
 from support.ros import install_prefix, REPO
 
-MESSAGES = ('Classification', 'DomainState', 'DvfsCommand', 'LabelInfo', 'MappingCommand',
-            'MissionTarget', 'ObjectHypothesis', 'PerceptionStats', 'PowerState', 'RailPower',
-            'SubnetCommand', 'SystemState', 'ThermalZone', 'VisionClass', 'VisionClassification')
+MESSAGES = ('Classification', 'DomainState', 'DvfsAck', 'DvfsCapabilities', 'DvfsCommand',
+            'DvfsDomainLimits', 'LabelInfo', 'MappingCommand', 'MissionTarget',
+            'ObjectHypothesis', 'PerceptionStats', 'PowerState', 'RailPower', 'SubnetCommand',
+            'SystemState', 'ThermalZone', 'VisionClass', 'VisionClassification')
 
 
 def _python(code, cwd, env=None):
@@ -23,7 +24,10 @@ def test_install_space_holds_executables_launch_and_config():
                 'topic'):
         assert os.access(os.path.join(lib, exe), os.X_OK), exe
     share = os.path.join(prefix, 'share', 'dynofa_ros')
-    assert os.path.isfile(os.path.join(share, 'launch', 'dynofa.launch.py'))
+    for launch_file in ('dynofa', 'hardware', 'application'):
+        assert os.path.isfile(os.path.join(share, 'launch', f'{launch_file}.launch.py'))
+    assert os.path.isfile(os.path.join(share, 'config', 'udev', '99-dynofa-dvfs.rules'))
+    assert os.path.isfile(os.path.join(share, 'config', 'systemd', 'dynofa-hardware.service'))
     assert os.path.isfile(
         os.path.join(share, 'config', 'catalogs', 'ofa_mbv3_w12_dynamic_ofa.yaml'))
     assert os.path.isfile(os.path.join(share, 'package.xml'))

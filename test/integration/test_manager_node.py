@@ -7,8 +7,9 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.common.board import board_model
-from dynofa_ros.msg import (DomainState, DvfsCommand, MappingCommand, MissionTarget,
-                            PerceptionStats, SubnetCommand, SystemState)
+from dynofa_ros.msg import (DomainState, DvfsAck, DvfsCapabilities, DvfsCommand,
+                            DvfsDomainLimits, MappingCommand, MissionTarget, PerceptionStats,
+                            SubnetCommand, SystemState)
 from dynofa_ros.nodes.qos import COMMAND_QOS
 from rcl_interfaces.msg import ParameterEvent
 
@@ -102,6 +103,67 @@ def test_parameter_change_on_the_running_manager_gives_a_new_subnet_command(
         assert proc.alive()
     finally:
         platform.stop()
+    assert proc.stop() == 0, proc.output()
+
+
+GPU_KHZ = [114750, 204000, 306000, 408000, 510000, 599250, 701250, 752250, 803250, 854250,
+           905250, 956250, 1007250, 1058250, 1109250]
+
+
+def _gpu_limits(writable, cap):
+    return DvfsCapabilities(domains=[DvfsDomainLimits(
+        name='gpu', kind='devfreq', writable=writable, available_khz=GPU_KHZ,
+        max_allowed_khz=cap, reason='' if writable else 'no write permission')])
+
+
+def _ack_values(array):
+    return {kv.key: kv.value for s in array.status if s.name.endswith('cam') for kv in s.values}
+
+
+def test_the_manager_plans_within_reported_caps_reads_acks_and_drops_unwritable_domains(
+        node_processes, ros_probe):
+    caps = ros_probe.publisher(DvfsCapabilities, 'dvfs_capabilities', COMMAND_QOS)
+    caps.publish(_gpu_limits(True, 510000))        # latched, as the hardware node's
+    proc = node_processes('manager_node',
+                          ros_args=ARGS + ['-p', 'apps.cam.latency_target_ms:=5.0'])
+    ros_probe.wait_until(lambda: 'hardware limits: gpu up to 510000 kHz' in proc.output(),
+                         what='capabilities read')
+    commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
+    dvfs = ros_probe.subscribe(DvfsCommand, 'dvfs_command', COMMAND_QOS)
+    diagnostics = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
+    acks = ros_probe.publisher(DvfsAck, 'dvfs_ack')
+    platform = FakePlatform(ros_probe, commands, dvfs)
+    try:
+        pin = ros_probe.wait_for(dvfs, lambda m: m.domain == 'gpu', timeout=30)
+        assert pin.frequency_khz == 510000          # infeasible target: the fastest allowed
+        ros_probe.wait_for_subscribers(acks)
+        for _ in range(3):
+            acks.publish(DvfsAck(domain='gpu', accepted=False,
+                                 reason='failed pin gpu: device busy'))
+        ros_probe.wait_for(diagnostics, lambda m: _ack_values(m).get('dvfs_ack.gpu') ==
+                           'refused: failed pin gpu: device busy', timeout=10)
+        assert proc.output().count('hardware node refused gpu: failed pin gpu') == 1
+        caps.publish(_gpu_limits(False, 1109250))
+        ros_probe.wait_until(lambda: 'not commanding DVFS domain gpu: the hardware node '
+                             'cannot write it' in proc.output(), what='unwritable read')
+        sent = len(dvfs)
+        ros_probe.wait_for(diagnostics, lambda m: _ack_values(m).get('not_commanded.gpu'),
+                           count=8, timeout=15)          # 8 control periods, 3 refreshes
+        assert len(dvfs) == sent and max(m.frequency_khz for m in dvfs) == 510000
+        assert proc.output().count('not commanding DVFS domain gpu') == 1
+    finally:
+        platform.stop()
+    assert proc.stop() == 0, proc.output()
+
+
+def test_the_manager_pins_inference_to_its_cluster_on_a_multi_cluster_profile(
+        node_processes, ros_probe):
+    mappings = ros_probe.subscribe(MappingCommand, 'mapping_command', COMMAND_QOS)
+    proc = node_processes('manager_node', ros_args=[
+        '-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[cpu2]', '-p', 'control_period_s:=0.2'])
+    cmd = ros_probe.wait_for(mappings, timeout=30)
+    assert (cmd.app_id, list(cmd.cpu_affinity), cmd.num_threads) == ('cam', [2, 3], 0)
+    assert 'cluster cpu2' in cmd.reason
     assert proc.stop() == 0, proc.output()
 
 

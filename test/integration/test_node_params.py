@@ -20,10 +20,11 @@ NAMES = {
                'energy_hysteresis correction_gain frequency_sensitivity command_refresh_s '
                'mapping_probe_s perception_stats_topic system_state_topic power_state_topic '
                'mission_target_topic subnet_command_topic dvfs_command_topic '
-               'mapping_command_topic',
+               'mapping_command_topic dvfs_ack_topic dvfs_capabilities_topic',
     'hardware': 'platform_profile sysfs_root publish_rate_hz diagnostics_rate_hz '
                 'watchdog_timeout_s dry_run safe_governor command_topic system_state_topic '
-                'power_state_topic diagnostics_topic',
+                'power_state_topic diagnostics_topic state_dir allow_above_start_max ack_topic '
+                'capabilities_topic',
 }
 APP_KEYS = ('latency_target_ms min_accuracy priority catalog domains profile_key baseline_subnet '
             'max_threads min_threads')

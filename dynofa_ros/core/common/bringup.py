@@ -30,6 +30,21 @@ SYSTEM_NODES = (
 
 EXECUTABLES = frozenset(spec.executable for spec in SYSTEM_NODES)
 
+# The privilege split (docs/robot_install.md, "Permissions"): launch/hardware.launch.py starts the
+# one node that writes sysfs (as root, or as a user of the dynofa group), and
+# launch/application.launch.py the others, unprivileged. dynofa.launch.py starts all of them.
+NODE_GROUPS = {
+    'all': tuple(spec.name for spec in SYSTEM_NODES),
+    'hardware': ('hardware',),
+    'application': ('perception', 'manager'),
+}
+
+
+def group_nodes(group):
+    """Return the NodeSpecs of a node group ('all', 'hardware', 'application')."""
+    names = NODE_GROUPS[group]
+    return tuple(spec for spec in SYSTEM_NODES if spec.name in names)
+
 
 def parse_node_spec(text):
     """Parse 'name=executable' or a bare standard node name into a NodeSpec."""

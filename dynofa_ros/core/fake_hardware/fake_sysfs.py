@@ -147,12 +147,19 @@ class FakeTree:
             self.rapl_zones[rel] = watts
 
 
-def build_xavier_nx(root, ina='iio'):
-    """Build a Jetson Xavier NX tree (nvpmodel mode 2: CPU capped at 1420.8 MHz)."""
+def build_xavier_nx(root, ina='iio', cpu_cap_khz=1420800):
+    """
+    Build a Jetson Xavier NX tree (nvpmodel mode 2 by default: CPU capped at 1420.8 MHz).
+
+    cpu_cap_khz is the power mode's CPU cap, scaling_max_freq at start (the hardware node's
+    upper bound); 1907200 stands for a power mode that allows the whole table.
+    """
+    if cpu_cap_khz not in XAVIER_CPU_KHZ:
+        raise ValueError(f'cpu_cap_khz {cpu_cap_khz} is not a Xavier NX CPU frequency')
     tree = FakeTree(root)
     for policy in (0, 2, 4):
-        tree.add_cpufreq_policy(policy, (policy, policy + 1), XAVIER_CPU_KHZ, 1420800,
-                                hi=1420800, driver='tegra194')
+        tree.add_cpufreq_policy(policy, (policy, policy + 1), XAVIER_CPU_KHZ,
+                                min(1420800, cpu_cap_khz), hi=cpu_cap_khz, driver='tegra194')
     gpu = {'available_frequencies': ' '.join(map(str, XAVIER_GPU_HZ)),
            'available_governors': GPU_GOVERNORS, 'governor': 'nvhost_podgov',
            'min_freq': XAVIER_GPU_HZ[0], 'max_freq': XAVIER_GPU_HZ[-1], 'cur_freq': 306000000,
@@ -182,10 +189,11 @@ def build_generic_x86(root, rapl=True, hwmon=False, cpus=4):
     return tree
 
 
-def build(root, platform='jetson_xavier_nx', ina='iio', rapl=True, hwmon=False):
+def build(root, platform='jetson_xavier_nx', ina='iio', rapl=True, hwmon=False,
+          cpu_cap_khz=None):
     """Build a fake tree for a platform name; return the FakeTree."""
     if platform == 'jetson_xavier_nx':
-        return build_xavier_nx(root, ina)
+        return build_xavier_nx(root, ina, cpu_cap_khz or 1420800)
     if platform == 'generic_x86':
         return build_generic_x86(root, rapl, hwmon)
     raise ValueError(f'unknown platform {platform!r}: one of {PLATFORMS}')

@@ -7,6 +7,11 @@ writes nothing; limits are written in an order that never has min > max; a faile
 back the writes of the same command; every domain touched is restored to the settings found at
 start.
 
+Crash safety (docs/nodes.md, "Crash-safe DVFS"): with a state file (dvfs_state.StateFile), the
+start settings are saved before the first write and the file is removed after a clean restore of
+every touched domain. Power-mode cap: a frequency above the maximum found at start (on a Jetson,
+the nvpmodel power mode's cap) is refused unless allow_above_start_max is set.
+
 A start setting that could not be read is never invented: restore (and the governor mode, which
 also returns the limits to their start values) leaves that setting as it is at the time, and says
 so in a warning at start. Writing the lowest or highest available frequency instead would set a
@@ -16,6 +21,7 @@ limit the domain never had (e.g. lift a max that nvpmodel capped).
 from dataclasses import dataclass
 import logging
 
+from dynofa_ros.core.hardware import dvfs_state
 from dynofa_ros.core.hardware.sysfs import SysfsError
 from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, HZ_PER_UNIT
 
@@ -82,13 +88,17 @@ def limit_writes(cur_min, cur_max, new_min, new_max):
 class DvfsWriter:
     """Apply DvfsRequests to the domains found at start; remember and restore originals."""
 
-    def __init__(self, sysfs, domains, dry_run=False, logger=None):
+    def __init__(self, sysfs, domains, dry_run=False, logger=None, state=None,
+                 allow_above_start_max=False):
         self.sysfs = sysfs
         self.domains = {d.name: d for d in domains}
         self.dry_run = dry_run
         self.log = logger or logging.getLogger('dynofa_ros.dvfs')
         self.touched = set()
         self.pinned_by_us = set()
+        self.state = state                  # a dvfs_state.StateFile, or None
+        self.saved = False                  # the state file holds the start settings
+        self.allow_above_start_max = allow_above_start_max
         for domain in self.domains.values():
             unknown = self.unknown_at_start(domain)
             if unknown and (domain.writable or dry_run):
@@ -101,6 +111,35 @@ class DvfsWriter:
         """Return the attributes (min, max, governor) whose start value could not be read."""
         attrs = [ATTRS[domain.kind][key] for key in ('min', 'max', 'governor')]
         return [attr for attr in attrs if not domain.original.get(attr)]
+
+    def cap_khz(self, domain):
+        """Return the highest frequency a command may set (kHz), or None for no cap."""
+        if self.allow_above_start_max:
+            return None
+        return self._original_khz(domain, 'max')
+
+    def max_allowed_khz(self, domain):
+        """Return the highest available frequency a command may set (0 when none is)."""
+        cap = self.cap_khz(domain)
+        allowed = [f for f in domain.available_khz if cap is None or f <= cap]
+        return allowed[-1] if allowed else 0
+
+    def saved_settings(self):
+        """Return {name: (kind, path, {attr: value})}: start settings of the writable domains."""
+        out = {}
+        for name, domain in self.domains.items():
+            if not domain.writable:
+                continue                    # never written: nothing to restore
+            original = {}
+            for attr, value in domain.original.items():
+                try:
+                    dvfs_state._check_value(attr, value, name)
+                except dvfs_state.StateFileError:
+                    continue
+                original[attr] = value
+            if original:
+                out[name] = (domain.kind, domain.spec.path, original)
+        return out
 
     # --- validation --------------------------------------------------------------------------
     def validate(self, req):
@@ -126,6 +165,12 @@ class DvfsWriter:
                                           f'{domain.name} ({_span(available)})')
             if req.min_khz > req.max_khz:
                 raise CommandRejected(f'min {req.min_khz} kHz > max {req.max_khz} kHz')
+        cap = self.cap_khz(domain)
+        asked = {MODE_PIN: req.frequency_khz, MODE_RANGE: req.max_khz}.get(req.mode, 0)
+        if cap is not None and asked > cap:
+            raise CommandRejected(
+                f'{asked} kHz is above the power-mode cap of {domain.name}, {cap} kHz (the '
+                'maximum found at start; allow_above_start_max lifts this)')
         if req.mode == MODE_GOVERNOR and (not GOVERNOR_RE.match(req.governor or '')
                                           or req.governor not in domain.governors):
             raise CommandRejected(f'governor {req.governor!r} is not available for '
@@ -231,6 +276,14 @@ class DvfsWriter:
             for w in writes:
                 self.log.info(f'dry_run: would write {w.value} to {domain.spec.path}/{w.attr}')
             return Outcome(True, f'dry_run {label}: {len(writes)} writes logged', tuple(writes))
+        if writes and self.state is not None and not self.saved:
+            try:
+                self.state.save(self.saved_settings())
+            except OSError as exc:
+                return Outcome(False, f'failed {label}: cannot save the start settings to '
+                                      f'{self.state.path} ({exc.strerror or exc}); nothing '
+                                      'written')
+            self.saved = True
         error = self._write_all(domain, writes)
         if error:
             return Outcome(False, f'failed {label}: {error}', tuple(writes))
@@ -274,7 +327,17 @@ class DvfsWriter:
     def restore(self, names=None):
         """Restore the given (default: every touched) domains to their start settings."""
         names = sorted(self.touched if names is None else names)
-        return [self.apply(DvfsRequest(name, MODE_RESTORE, reason='restore')) for name in names]
+        outcomes = [self.apply(DvfsRequest(name, MODE_RESTORE, reason='restore'))
+                    for name in names]
+        if all(o.ok for o in outcomes) and not self.touched and not self.dry_run:
+            self.forget_state()
+        return outcomes
+
+    def forget_state(self):
+        """Remove the state file: every domain is back to its start settings."""
+        if self.state is not None and (self.saved or self.state.exists()):
+            self.state.remove()
+        self.saved = False
 
     def safe(self, safe_governor=''):
         """Return touched domains to safe_governor where available, else to start settings."""

@@ -42,6 +42,17 @@ def command_status(node, counts, last, level, watchdog):
     return level, f'{node}: dvfs commands', last or 'no command yet', values
 
 
+def state_file_status(node, path, recovery, saved):
+    """Return the status tuple of crash safety: the state file and what start recovered."""
+    values = {'state_file': path, 'holds_start_settings': str(saved).lower()}
+    if recovery is None:
+        return OK, f'{node}: dvfs state', 'clean start (no state file left behind)', values
+    values['recovered'] = ' '.join(recovery.restored)
+    values['recovery_failed'] = '; '.join(recovery.failed)
+    level = WARN if recovery.ok else ERROR
+    return level, f'{node}: dvfs state', recovery.summary(), values
+
+
 def telemetry_status(node, stale, power_source, measured):
     """Return the status tuple of the telemetry (stale sensors, power source)."""
     values = {'power_source': power_source, 'power_measured': str(measured).lower(),

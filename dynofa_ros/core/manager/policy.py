@@ -17,7 +17,7 @@ import math
 
 from dynofa_ros.core.common import catalog as catalog_mod
 from dynofa_ros.core.common import paths
-from dynofa_ros.core.manager import modes
+from dynofa_ros.core.manager import hardware_limits, modes
 from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
 from dynofa_ros.core.manager.inner_loop import AppState, NEVER, sharing_slowdown, update_rate
@@ -37,6 +37,8 @@ class ManagerPolicy:
 
     def __init__(self, config, domains, catalog_loader=load_catalog, power_model=None):
         self.domains = {d.name: d for d in domains}
+        self.profile_domains = tuple(domains)    # full tables; self.domains may be limited
+        self.not_commanded = {}                  # domain -> why no DVFS command is sent
         self.default_domain = domains[0].name
         self.loader = catalog_loader
         self._catalogs = {}
@@ -112,6 +114,34 @@ class ManagerPolicy:
             target.latency_target_ms * self.config.latency_margin)
         return int(np.flatnonzero(fits)[-1]) if fits.any() else 0
 
+    def set_hardware_limits(self, reported):
+        """
+        Plan only over what the hardware node accepts ({name: hardware_limits.Reported}).
+
+        Domains it cannot write are never commanded; the others are planned up to their cap.
+        Return {name: why not commanded}.
+        """
+        kept, excluded = hardware_limits.limit(self.profile_domains, reported)
+        for name, domain in kept.items():
+            self.domains[name] = domain      # the outer loop shares this dict
+            self.cap[name] = len(domain.frequencies_khz) - 1   # thermal caps re-apply
+            pin = self.commanded.get(name)
+            if pin is not None and pin.mode == 'pin' and pin.frequency_khz > (
+                    domain.frequencies_khz[-1]):
+                del self.commanded[name]
+        self.not_commanded = excluded
+        for name in excluded:
+            self.commanded.pop(name, None)
+        return excluded
+
+    def _commandable(self, out):
+        """Drop DVFS decisions for domains the hardware node reports it cannot write."""
+        if self.not_commanded:
+            out.dvfs = [d for d in out.dvfs if d.domain not in self.not_commanded]
+            for name in self.not_commanded:
+                self.commanded.pop(name, None)
+        return out
+
     # ----------------------------------------------------------------- telemetry
     def on_system(self, snapshot):
         self.system = snapshot
@@ -175,7 +205,7 @@ class ManagerPolicy:
 
     def step(self, now):
         """Run the mode's control-period step once; return the Decisions that changed."""
-        return self.mode.on_period(self, now)
+        return self._commandable(self.mode.on_period(self, now))
 
     # ----------------------------------------------------------------- reporting
     def status(self, now):

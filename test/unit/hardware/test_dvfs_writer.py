@@ -46,7 +46,9 @@ def xavier(tmp_path):
     sysfs = OrderCheckingSysfs(tree.root)
     domains, problems = probe_domains(load_profile(XAVIER_PROFILE), sysfs)
     assert problems == []
-    return tree, sysfs, DvfsWriter(sysfs, domains)
+    # The cap is lifted: these tests pin 1907.2 MHz above the tree's 1420.8 MHz power-mode cap to
+    # check how a raised max is ordered and restored (test_dvfs_state.py checks the cap).
+    return tree, sysfs, DvfsWriter(sysfs, domains, allow_above_start_max=True)
 
 
 def test_pin_cpu_uses_userspace_and_setspeed(xavier):
@@ -145,7 +147,8 @@ def test_a_limit_not_read_at_start_is_left_alone_by_restore_and_said_so(tmp_path
     tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx')
     domains, _ = probe_domains(load_profile(XAVIER_PROFILE), UnreadableMaxSysfs(tree.root))
     with caplog.at_level('WARNING', logger='dynofa_ros.dvfs'):
-        writer = DvfsWriter(OrderCheckingSysfs(tree.root), domains)
+        writer = DvfsWriter(OrderCheckingSysfs(tree.root), domains,
+                            allow_above_start_max=True)
     assert 'domain cpu2: could not read scaling_max_freq at start' in caplog.text
     assert 'cpu0' not in caplog.text                    # read fine: nothing to say
     rel = f'{CPU_DIR}/cpufreq/policy2'
@@ -206,7 +209,8 @@ def test_injected_write_failure_rolls_back(tmp_path, err, text):
     # call (Sysfs._raw_write); classification, rollback and reporting are the real code.
     tree = build(str(tmp_path / 'root'), 'jetson_xavier_nx')
     sysfs = OrderCheckingSysfs(tree.root, fail={'scaling_setspeed': err})
-    writer = DvfsWriter(sysfs, probe_domains(load_profile(XAVIER_PROFILE), sysfs)[0])
+    writer = DvfsWriter(sysfs, probe_domains(load_profile(XAVIER_PROFILE), sysfs)[0],
+                        allow_above_start_max=True)
     before = snapshot(tree.root)
     outcome = writer.apply(DvfsRequest('cpu0', MODE_PIN, frequency_khz=1907200))
     assert not outcome.ok and outcome.message.startswith('failed')
@@ -236,7 +240,8 @@ def test_permission_denied_by_the_kernel_changes_nothing():
     tree = world_readable_tree('jetson_xavier_nx')
     try:
         sysfs = Sysfs(tree.root)
-        writer = DvfsWriter(sysfs, probe_domains(load_profile(XAVIER_PROFILE), sysfs)[0])
+        writer = DvfsWriter(sysfs, probe_domains(load_profile(XAVIER_PROFILE), sysfs)[0],
+                            allow_above_start_max=True)
         before = snapshot(tree.root)
 
         def attempt():
@@ -258,7 +263,7 @@ def test_unwritable_tree_is_probed_read_only():
     try:
         def probe():
             domains, _ = probe_domains(profile, Sysfs(tree.root))
-            writer = DvfsWriter(Sysfs(tree.root), domains)
+            writer = DvfsWriter(Sysfs(tree.root), domains, allow_above_start_max=True)
             outcome = writer.apply(DvfsRequest('cpu0', MODE_PIN, frequency_khz=800000))
             return [[d.writable for d in domains], outcome.message]
 
