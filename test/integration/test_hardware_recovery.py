@@ -69,8 +69,8 @@ def test_sigkill_then_start_again_then_stop_leaves_the_pristine_tree(
     tree, pristine, state = pin_and_kill(tmp_path, ros_probe, node_processes)
     diag = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
     node = node_processes('hardware_node', ros_args=node_args(tree.root, state.dir))
-    array = ros_probe.wait_for(diag, lambda m: status_of(m, 'hardware: dvfs state'))
-    status = status_of(array, 'hardware: dvfs state')
+    array = ros_probe.wait_for(diag, lambda m: status_of(m, '/hardware: dvfs state'))
+    status = status_of(array, '/hardware: dvfs state')
     assert status.level == b'\x01' and 'did not restore DVFS' in status.message
     assert 'restored cpu0, cpu2, cpu4, gpu, state file removed' in status.message
     assert snapshot(tree.root) == pristine            # before this run wrote anything
