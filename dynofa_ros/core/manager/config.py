@@ -61,6 +61,8 @@ class ManagerConfig:
     down_frames: int = _GLOBAL['down_frames']
     up_frames: int = _GLOBAL['up_frames']
     accuracy_slack: float = _GLOBAL['accuracy_slack']
+    objective: str = _GLOBAL['objective']
+    hold_after_down_s: float = _GLOBAL['hold_after_down_s']
     energy_hysteresis: float = _GLOBAL['energy_hysteresis']
     correction_gain: float = _GLOBAL['correction_gain']
     frequency_sensitivity: float = _GLOBAL['frequency_sensitivity']

@@ -3,11 +3,13 @@ The outer loop's search over one DVFS domain and the applications sharing it, ve
 
 Every combination (frequency, sub-network of each application) is evaluated at once in one numpy
 tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
-sharing, accuracy, energy per inference. The choice is: among combinations meeting every latency
-target (x margin) and accuracy floor, those within `slack` top-1 points of the best
-priority-weighted accuracy; of these the frequency with the least predicted energy; at that
-frequency the most accurate combination. When nothing meets every constraint, constraints are
-relaxed in a fixed order and the relaxation is reported (see `solve`).
+sharing, accuracy, energy per frame. The choice is the combination with the least predicted
+energy among the candidates, ties going to the more accurate one; the candidates are the
+combinations that meet every latency target (x margin), keep up with every camera (a combination
+that cannot keep up drops frames, and its energy is counted per arriving frame, so it pays for
+them) and keep every accuracy floor, and, with objective 'accuracy', are within `slack` top-1
+points of the best priority-weighted accuracy among those. When nothing meets every constraint,
+constraints are relaxed in a fixed order and the relaxation is reported (see `solve`).
 """
 
 from dataclasses import dataclass
@@ -77,6 +79,9 @@ class DomainSearch:
         total = sum(capped)
         self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
         self.meets = [lat <= a.target_ms * margin for lat, a in zip(self.latency, apps)]
+        # Keeps up with its camera: one frame's latency within the frame period (no drops).
+        self.keeps = [lat * a.rate_hz <= 1000.0 if a.rate_hz > 0 else np.ones_like(lat, bool)
+                      for lat, a in zip(self.latency, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,
                                                  a.solo_ms.shape), i, n)
                          for i, a in enumerate(apps)]
@@ -95,28 +100,31 @@ class DomainSearch:
         power = static + np.reshape(leak, column) + busy * np.reshape(dyn, column)
         fps = sum(np.where(a.rate_hz > 0, np.minimum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
                   for lat, a in zip(self.latency, apps))
-        self.energy = 1000.0 * power / fps
+        arrived = sum(np.where(a.rate_hz > 0, np.maximum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
+                      for lat, a in zip(self.latency, apps))
+        # mJ per processed frame x arrived / processed: dropping frames is never a saving.
+        self.energy = 1000.0 * power / fps * (arrived / fps)
         shape = tuple([len(self.freqs)] + [a.solo_ms.shape[1] for a in apps])
         full = functools.partial(np.broadcast_to, shape=shape)
         self.latency = [full(x) for x in self.latency]
         self.meets = [full(x) for x in self.meets]
+        self.keeps = [full(x) for x in self.keeps]
         self.floor_ok = [full(x) for x in self.floor_ok]
         self.allowed, self.score, self.energy = (full(x) for x in (
             self.allowed, self.score, self.energy))
 
-    def _pick(self, mask, slack):
+    def _pick(self, mask, slack, objective='accuracy'):
+        """Return the least-energy index in mask (within slack of its best accuracy), or None."""
         if not mask.any():
             return None
-        best = self.score[mask].max()
-        near = mask & (self.score >= best - slack)
+        near = mask
+        if objective == 'accuracy':
+            near = mask & (self.score >= self.score[mask].max() - slack)
         energy = np.where(near, self.energy, np.inf)
-        f_index = int(np.unravel_index(np.argmin(energy), energy.shape)[0])
-        at_f = mask[f_index]
-        score = np.where(at_f, self.score[f_index], -np.inf)
-        top = at_f & (score >= score.max() - 1e-9)
-        energy_f = np.where(top, self.energy[f_index], np.inf)
-        subnets = np.unravel_index(np.argmin(energy_f), energy_f.shape)
-        return (f_index,) + tuple(int(s) for s in subnets)
+        least = energy.min()
+        ties = near & (energy <= least * (1.0 + 1e-6))
+        score = np.where(ties, self.score, -np.inf)
+        return tuple(int(i) for i in np.unravel_index(np.argmax(score), score.shape))
 
     def choice(self, index, feasible, note):
         """Return the Choice for a full index (frequency, subnet per app)."""
@@ -137,11 +145,13 @@ class DomainSearch:
             for lat, a in zip(self.latency, self.apps))
         return bool(ok), float(self.energy[index]), float(self.score[index])
 
-    def solve(self, slack, power_ok=None):
+    def solve(self, slack, power_ok=None, objective='accuracy'):
         """
         Return the Choice: all constraints, else without floors, else without low priorities.
 
-        Relaxation order: (1) every target and floor; (2) floors dropped; (3) the latency targets
+        objective: 'accuracy' (within slack of the best accuracy, then least energy) or
+        'energy' (least energy above the floors). Relaxation order: (1) every target, floor and
+        camera rate; (1b) frames dropped; (2) floors dropped; (3) the latency targets
         of the lowest-priority applications dropped one priority level at a time, those running
         their fastest allowed sub-network; (4) the fastest configuration (highest frequency,
         fastest allowed sub-networks), reported infeasible.
@@ -149,11 +159,15 @@ class DomainSearch:
         base = self.allowed
         if power_ok is not None:
             base = base & _expand(np.asarray(power_ok).reshape(-1, 1), 0, len(self.apps))
-        meets, floors = _all(self.meets), _all(self.floor_ok)
-        picked = self._pick(base & meets & floors, slack)
+        pick = functools.partial(self._pick, slack=slack, objective=objective)
+        meets, floors, keeps = _all(self.meets), _all(self.floor_ok), _all(self.keeps)
+        picked = pick(base & meets & floors & keeps)
         if picked is not None:
             return self.choice(picked, True, 'all targets met')
-        picked = self._pick(base & meets, slack)
+        picked = pick(base & meets & floors)
+        if picked is not None:
+            return self.choice(picked, True, 'all targets met, frames dropped (camera too fast)')
+        picked = pick(base & meets)
         if picked is not None:
             return self.choice(picked, False, 'accuracy floor unreachable within the target')
         levels = sorted({a.priority for a in self.apps})
@@ -171,7 +185,7 @@ class DomainSearch:
                     dropped.append(a.app_id)
                 else:
                     mask &= self.meets[i]
-            picked = self._pick(mask, slack)
+            picked = pick(mask)
             if picked is not None:
                 return self.choice(picked, False, f'targets of {dropped} dropped (priority)')
         fastest = (len(self.freqs) - 1,) + tuple(self._fastest(i) for i in range(len(self.apps)))

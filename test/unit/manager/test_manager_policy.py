@@ -66,7 +66,7 @@ def truth(policy, app, factor=1.0):
 
 def test_target_met_with_least_energy_and_no_changes_when_on_model():
     policy = make(**{'apps.cam.latency_target_ms': 80.0})
-    frames(policy, 'cam', 0.0, 20, truth(policy, 'cam'))
+    frames(policy, 'cam', 0.0, 20, truth(policy, 'cam'), period=0.1)   # 10 Hz camera
     policy.on_system(system(1.0, policy))
     decisions = policy.step(1.0)
     assert [d.domain for d in decisions.dvfs] == ['gpu']
@@ -80,9 +80,9 @@ def test_target_met_with_least_energy_and_no_changes_when_on_model():
     f = decisions.dvfs[0].frequency_khz
     predicted = state.model.solo(f)
     assert all(predicted[i] > 72.0 for i in range(cmd.subnet_index + 1, len(predicted)))
-    later = frames(policy, 'cam', 1.1, 200, truth(policy, 'cam'))
-    policy.on_system(system(10.0, policy))
-    assert later == [] and not policy.step(10.0)
+    later = frames(policy, 'cam', 1.1, 200, truth(policy, 'cam'), period=0.1)
+    policy.on_system(system(21.0, policy))
+    assert later == [] and not policy.step(21.0)
 
 
 def test_infeasible_target_runs_fastest_configuration_and_reports_it():
