@@ -57,6 +57,7 @@ class ManagerConfig:
     power_budget_w: float = _GLOBAL['power_budget_w']
     temperature_limit_c: float = _GLOBAL['temperature_limit_c']
     latency_margin: float = _GLOBAL['latency_margin']
+    latency_quantile: float = _GLOBAL['latency_quantile']
     band_low: float = _GLOBAL['band_low']
     down_frames: int = _GLOBAL['down_frames']
     up_frames: int = _GLOBAL['up_frames']

@@ -84,6 +84,11 @@ def _demand(state, f_khz):
     return min(1.0, state.model.predict(state.current, f_khz) * state.rate_hz / 1000.0)
 
 
+def margin(state, cfg):
+    """Return the application's latency margin: from its measured spread, else the setting."""
+    return state.model.margin(cfg.latency_quantile, cfg.latency_margin)
+
+
 def best_fit(state, target, margin, f, slowdown):
     """Return the most accurate sub-network predicted to fit (floor kept if possible), or -1."""
     predicted = state.model.solo(f) * slowdown
@@ -112,7 +117,7 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
     if state.over >= cfg.down_frames:
         # React to what this frame measured, not only to the smoothed correction.
         instant = latency / state.model.predict(state.current, f, slowdown)
-        best = best_fit(state, target, cfg.latency_margin, f, slowdown * max(1.0, instant))
+        best = best_fit(state, target, margin(state, cfg), f, slowdown * max(1.0, instant))
         choice = min(best, state.current - 1) if best >= 0 else 0
         state.need_outer = True
         if choice < 0 or choice == state.current:
@@ -128,7 +133,7 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
         return choice, f'inner: {latency:.1f} ms over {limit:g} ms target'
     if state.under >= cfg.up_frames * state.backoff:
         state.under = 0
-        best = best_fit(state, target, cfg.latency_margin, f, slowdown)
+        best = best_fit(state, target, margin(state, cfg), f, slowdown)
         if best > state.current and may_go_up:
             state.since_up = 0
             return best, f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} ms band'
@@ -136,8 +141,9 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
 
 
 def reset_learning(state):
-    """Forget the backoff and the hold after a down-switch (a new target, contention over)."""
+    """Forget the backoff, the hold after a down-switch and the spread of a past condition."""
     state.backoff, state.since_down, state.down_t = 1, NEVER, -math.inf
+    state.model.spread.clear()
     state.over = state.under = state.calm = 0
     state.need_outer = True
 

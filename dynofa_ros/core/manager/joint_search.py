@@ -30,6 +30,7 @@ class AppInput:
     priority: int
     rate_hz: float = 0.0       # frames arriving per second; 0: unknown (assume saturated)
     allowed: tuple = None      # subnet indices the app may run (None: all)
+    margin: float = 0.0        # plan for target x margin (0: the search's margin)
 
 
 @dataclass
@@ -78,7 +79,8 @@ class DomainSearch:
         capped = [np.minimum(1.0, d) for d in demand]
         total = sum(capped)
         self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
-        self.meets = [lat <= a.target_ms * margin for lat, a in zip(self.latency, apps)]
+        self.meets = [lat <= a.target_ms * (a.margin or margin)
+                      for lat, a in zip(self.latency, apps)]
         # Keeps up with its camera: one frame's latency within the frame period (no drops).
         self.keeps = [lat * a.rate_hz <= 1000.0 if a.rate_hz > 0 else np.ones_like(lat, bool)
                       for lat, a in zip(self.latency, apps)]
@@ -141,7 +143,7 @@ class DomainSearch:
         predicted latency passes target x margin x margin_ratio: hysteresis).
         """
         ok = self.allowed[index] and all(f[index] for f in self.floor_ok) and all(
-            lat[index] <= a.target_ms * self.margin * margin_ratio
+            lat[index] <= a.target_ms * (a.margin or self.margin) * margin_ratio
             for lat, a in zip(self.latency, self.apps))
         return bool(ok), float(self.energy[index]), float(self.score[index])
 

@@ -8,7 +8,7 @@ valid current configuration is kept unless the new one is better by more than th
 """
 
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
-from dynofa_ros.core.manager.inner_loop import subnet_decision
+from dynofa_ros.core.manager.inner_loop import margin, subnet_decision
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 import numpy as np
 
@@ -70,7 +70,7 @@ class OuterLoop:
                 state.model.freq_factor(freqs)[:, None] * state.model.ratio)
             inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   mode.allowed(state, cfg)))
+                                   mode.allowed(state, cfg), margin(state, cfg)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)

@@ -158,5 +158,6 @@ def map_frame(app_id, state, stats, index, f, slowdown, fresh):
     state.model.set_threads(threads)
     # Start the correction from what is known of that count rather than the old one's.
     state.model.ratio = state.model.scale * mapping.slowdown.get(threads, 1.0)
+    state.model.spread.clear()      # the spread measured at the other count says nothing here
     state.need_outer = True
     return Decisions(mappings=[MappingDecision(app_id, threads, reason=reason)])
