@@ -187,6 +187,7 @@ class Oracle:
                 return rows[0], (freqs, subs)
         return None, None
 
+
 def _pareto(options):
     """Keep the options no other beats on both power and accuracy (frames/s fixed by cameras)."""
     front, best = [], -math.inf

@@ -111,7 +111,7 @@ class SimPlatform:
         return 1.0 / ((1.0 - p) + p / max(1, threads))
 
     def true_ms(self, domain, ref_ms, threads=0):
-        """True latency at f_max of work the catalog's reference key times ref_ms."""
+        """Return the true latency at f_max of work the catalog's reference key puts at ref_ms."""
         truth = self.truth[domain]
         base = ref_ms * truth['latency_scale']
         if threads <= 0:

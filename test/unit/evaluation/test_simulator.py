@@ -5,8 +5,8 @@ import os
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.evaluation import comparison
 from dynofa_ros.core.evaluation.governors import SimGovernor
-from dynofa_ros.core.evaluation.scenarios import (check_against, load_file, SCENARIOS,
-                                                  ScenarioError)
+from dynofa_ros.core.evaluation.scenarios import (check_against, load_file, ScenarioError,
+                                                  SCENARIOS)
 from dynofa_ros.core.evaluation.simulator import metrics, SimPlatform, Simulator
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.platforms.profiles import Domain
