@@ -5,10 +5,10 @@ Every combination (frequency, sub-network of each application) is evaluated at o
 tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
 sharing, accuracy, energy per frame. The choice is the combination with the least predicted
 energy among the candidates, ties going to the more accurate one; the candidates are the
-combinations that meet every latency target (x margin), keep up with every camera (a combination
-that cannot keep up drops frames, and its energy is counted per arriving frame, so it pays for
-them) and keep every accuracy floor, and, with objective 'accuracy', are within `slack` top-1
-points of the best priority-weighted accuracy among those. When nothing meets every constraint,
+combinations that meet every latency target (x margin) and keep every accuracy floor, and, with
+objective 'accuracy', are within `slack` top-1 points of the best priority-weighted accuracy
+among those. A combination that cannot keep up with its camera drops frames and pays for them:
+its energy per frame is counted x frames arrived / frames processed. When nothing meets every constraint,
 constraints are relaxed in a fixed order and the relaxation is reported (see `solve`).
 """
 
@@ -81,9 +81,6 @@ class DomainSearch:
         self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
         self.meets = [lat <= a.target_ms * (a.margin or margin)
                       for lat, a in zip(self.latency, apps)]
-        # Keeps up with its camera: one frame's latency within the frame period (no drops).
-        self.keeps = [lat * a.rate_hz <= 1000.0 if a.rate_hz > 0 else np.ones_like(lat, bool)
-                      for lat, a in zip(self.latency, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,
                                                  a.solo_ms.shape), i, n)
                          for i, a in enumerate(apps)]
@@ -102,7 +99,7 @@ class DomainSearch:
         power = static + np.reshape(leak, column) + busy * np.reshape(dyn, column)
         fps = sum(np.where(a.rate_hz > 0, np.minimum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
                   for lat, a in zip(self.latency, apps))
-        arrived = sum(np.where(a.rate_hz > 0, np.maximum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
+        arrived = sum(a.rate_hz if a.rate_hz > 0 else 1000.0 / lat
                       for lat, a in zip(self.latency, apps))
         # mJ per processed frame x arrived / processed: dropping frames is never a saving.
         self.energy = 1000.0 * power / fps * (arrived / fps)
@@ -110,7 +107,6 @@ class DomainSearch:
         full = functools.partial(np.broadcast_to, shape=shape)
         self.latency = [full(x) for x in self.latency]
         self.meets = [full(x) for x in self.meets]
-        self.keeps = [full(x) for x in self.keeps]
         self.floor_ok = [full(x) for x in self.floor_ok]
         self.allowed, self.score, self.energy = (full(x) for x in (
             self.allowed, self.score, self.energy))
@@ -152,8 +148,8 @@ class DomainSearch:
         Return the Choice: all constraints, else without floors, else without low priorities.
 
         objective: 'accuracy' (within slack of the best accuracy, then least energy) or
-        'energy' (least energy above the floors). Relaxation order: (1) every target, floor and
-        camera rate; (1b) frames dropped; (2) floors dropped; (3) the latency targets
+        'energy' (least energy above the floors). Relaxation order: (1) every target and floor;
+        (2) floors dropped; (3) the latency targets
         of the lowest-priority applications dropped one priority level at a time, those running
         their fastest allowed sub-network; (4) the fastest configuration (highest frequency,
         fastest allowed sub-networks), reported infeasible.
@@ -162,13 +158,10 @@ class DomainSearch:
         if power_ok is not None:
             base = base & _expand(np.asarray(power_ok).reshape(-1, 1), 0, len(self.apps))
         pick = functools.partial(self._pick, slack=slack, objective=objective)
-        meets, floors, keeps = _all(self.meets), _all(self.floor_ok), _all(self.keeps)
-        picked = pick(base & meets & floors & keeps)
-        if picked is not None:
-            return self.choice(picked, True, 'all targets met')
+        meets, floors = _all(self.meets), _all(self.floor_ok)
         picked = pick(base & meets & floors)
         if picked is not None:
-            return self.choice(picked, True, 'all targets met, frames dropped (camera too fast)')
+            return self.choice(picked, True, 'all targets met')
         picked = pick(base & meets)
         if picked is not None:
             return self.choice(picked, False, 'accuracy floor unreachable within the target')
