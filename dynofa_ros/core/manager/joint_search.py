@@ -8,8 +8,8 @@ energy among the candidates, ties going to the more accurate one; the candidates
 combinations that meet every latency target (x margin) and keep every accuracy floor, and, with
 objective 'accuracy', are within `slack` top-1 points of the best priority-weighted accuracy
 among those. A combination that cannot keep up with its camera drops frames and pays for them:
-its energy per frame is counted x frames arrived / frames processed. When nothing meets every constraint,
-constraints are relaxed in a fixed order and the relaxation is reported (see `solve`).
+its energy per frame is counted x frames arrived / frames processed. When nothing meets every
+constraint, constraints are relaxed in a fixed order and the relaxation is reported (`solve`).
 """
 
 from dataclasses import dataclass

@@ -77,8 +77,8 @@ def test_search_makes_a_configuration_that_drops_frames_pay():
     # per processed frame 60 ms at 400 MHz costs least (126 mJ against 135 mJ for 30 ms at
     # 800 MHz), per arrived frame it does not (151 mJ).
     assert choice.latency_ms[0] <= 50.0 and 'all targets met' == choice.note
-    power_400 = 1.0 + 0.1 + 1.0
-    assert search.energy[0, 0] == pytest.approx(1000.0 * power_400 / (1000 / 60) * 20 / (1000 / 60))
+    power_400, fps = 1.0 + 0.1 + 1.0, 1000.0 / 60.0
+    assert search.energy[0, 0] == pytest.approx(1000.0 * power_400 / fps * 20.0 / fps)
 
 
 def test_governors_follow_the_kernel_rules():
