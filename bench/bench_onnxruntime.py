@@ -17,6 +17,7 @@ the same photos, both written to a temporary directory. Then, per sub-network:
                engine), and N static torch models without a supernet.
 
     python bench/bench_onnxruntime.py [--catalog C] [--runs 20] [--threads 1] [--subnets a,b]
+        [--logit-scale 300] [--no-memory]
 """
 
 import argparse
@@ -33,7 +34,7 @@ DEFAULT_CATALOG = os.path.join(ROOT, 'config', 'catalogs', 'ofa_mbv3_w12_dynamic
 sys.path.insert(0, os.path.join(ROOT, 'test'))
 
 
-def prepare(catalog_path, tmp):
+def prepare(catalog_path, tmp, logit_scale=300.0):
     """Write a checkpoint, BN statistics and a catalog naming them; return the catalog."""
     import numpy as np
     import torch
@@ -44,7 +45,7 @@ def prepare(catalog_path, tmp):
     from support import engine as lib
     checkpoint = os.path.join(tmp, 'supernet.pth')
     supernet = lib.save_fresh_checkpoint(checkpoint, name=catalog_mod.load(catalog_path).supernet,
-                                         seed=7)
+                                         seed=7, logit_scale=logit_scale)
     with open(catalog_path) as f:
         raw = yaml.safe_load(f)
     raw['bn_stats'] = 'bench.bn.pt'
@@ -188,6 +189,8 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--subnets', default='', help='comma-separated ids (default: all)')
     parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--logit-scale', type=float, default=300.0,
+                        help="factor on the random classifier's weights: sets the logits' size")
     parser.add_argument('--memory-child', default='', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -201,7 +204,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        catalog, checkpoint = prepare(args.catalog, tmp)
+        catalog, checkpoint = prepare(args.catalog, tmp, args.logit_scale)
         engine = DynamicOfaEngine(catalog, checkpoint=checkpoint, backend='onnxruntime',
                                   num_threads=args.threads,
                                   onnx_cache_dir=os.path.join(tmp, 'onnx'),

@@ -39,14 +39,15 @@ def write_catalog(directory, ids=('small', 'mid', 'large'), name='tiny.yaml', **
     return path
 
 
-def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True):
+def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True, logit_scale=300.0):
     """
     Build a supernet with seeded random weights, save it in OFA's format; return the net.
 
     With calibrate, the full network's BN statistics are first set from the photos and the
-    classifier's weights are scaled up: in a fresh supernet the activations' dependence on the
-    input fades layer by layer, so every image would give the same near-uniform output and
-    comparisons between outputs would prove little.
+    classifier's weights are scaled up (by logit_scale): in a fresh supernet the activations'
+    dependence on the input fades layer by layer, so every image would give the same
+    near-uniform output and comparisons between outputs would prove little. A scale of 30 gives
+    logits of the size a trained ImageNet classifier gives (about 10 to 20).
     """
     import numpy as np
     import torch
@@ -60,7 +61,7 @@ def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True):
         batch = torch.from_numpy(np.concatenate([preprocess(im, 160) for im in photos()]))
         set_running_statistics(net, [(batch, None)])
         with torch.no_grad():
-            net.classifier.linear.weight.mul_(300.0)
+            net.classifier.linear.weight.mul_(logit_scale)
     save_checkpoint(net, str(path))
     return net
 
