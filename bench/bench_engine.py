@@ -107,7 +107,7 @@ def bench_switch(args, catalog, supernet, tmp):
 def bench_latency(args, catalog, supernet, image):
     import torch
     from dynofa_ros.core.perception.engine import DynamicOfaEngine
-    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.images.preprocess import preprocess
     from dynofa_ros.core.perception.supernet import extract
     torch.set_num_threads(args.threads)
     print(f'\n2. steady-state latency, {args.threads} thread(s), {args.runs} interleaved runs '

@@ -52,7 +52,7 @@ def main(argv=None):
     import cv2
     from dynofa_ros.core.common import catalog as catalogs
     from dynofa_ros.core.common import paths
-    from dynofa_ros.core.perception.image_decode import ImageDecoder
+    from dynofa_ros.core.images.image_decode import ImageDecoder
     from dynofa_ros.core.perception.supernet import build_supernet
     from dynofa_ros.msg import PerceptionStats
     from dynofa_ros.nodes.perception_node import PerceptionNode

@@ -41,7 +41,7 @@ def prepare(catalog_path, tmp, logit_scale=300.0):
     import yaml
     from dynofa_ros.core.common import catalog as catalog_mod
     from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
-    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.images.preprocess import preprocess
     from support import engine as lib
     checkpoint = os.path.join(tmp, 'supernet.pth')
     supernet = lib.save_fresh_checkpoint(checkpoint, name=catalog_mod.load(catalog_path).supernet,
@@ -67,7 +67,7 @@ def per_subnet(engine, subnet, args, photos):
     import numpy as np
     import torch
     from dynofa_ros.core.perception import onnx_backend
-    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.images.preprocess import preprocess
     r = subnet.arch.r
     static = engine.extract_static(subnet.id)
     start = time.perf_counter()

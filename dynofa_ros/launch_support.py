@@ -1,14 +1,14 @@
 """
 The one launch description behind every launch file: dynofa, hardware and application.
 
-Each launch file names the nodes it starts (a group of core/common/bringup.py); the launch
+Each launch file names the nodes it starts (a group of core/system/bringup.py); the launch
 arguments, their mapping to node parameters, the parameter-file check under a namespace and the
 package's FastDDS profile are the same for all three, so the two halves of a privilege split
 read the same file the same way as the whole system does.
 """
 
-from dynofa_ros.core.common import bringup
-from dynofa_ros.core.common import dds_profile
+from dynofa_ros.core.system import bringup
+from dynofa_ros.core.system import dds_profile
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration

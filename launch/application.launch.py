@@ -5,7 +5,7 @@ Launch the perception and manager nodes: the unprivileged half of the system.
 
 The hardware node runs separately with hardware.launch.py (as root or as a dynofa group member,
 docs/robot_install.md); the manager learns what it may command from its DvfsCapabilities. Same
-launch arguments as dynofa.launch.py (dynofa_ros.core.common.bringup).
+launch arguments as dynofa.launch.py (dynofa_ros.core.system.bringup).
 """
 
 from dynofa_ros import launch_support

@@ -7,7 +7,7 @@ Launch only the hardware node (DVFS writer + telemetry): the privileged half of 
 The dynofa group needs config/udev/99-dynofa-dvfs.rules installed; a systemd unit is in
 config/systemd/dynofa-hardware.service (docs/robot_install.md, "Permissions"). Start
 perception and manager unprivileged with application.launch.py. Both take the same launch
-arguments as dynofa.launch.py (dynofa_ros.core.common.bringup), so the two halves read the same
+arguments as dynofa.launch.py (dynofa_ros.core.system.bringup), so the two halves read the same
 parameter file and platform profile.
 """
 

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from dynofa_ros.core.common.bringup import executable
-from dynofa_ros.core.common.processes import stop_process
+from dynofa_ros.core.system.bringup import executable
+from dynofa_ros.core.system.processes import stop_process
 import yaml
 
 APP = 'cam'

@@ -10,7 +10,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common import board, param_spec
+from dynofa_ros.core.common import param_spec
 from dynofa_ros.core.common.errors import ConfigError
 from dynofa_ros.core.common.paths import resolve
 from dynofa_ros.core.common.untrusted import clip, RefusalThrottle
@@ -22,6 +22,7 @@ from dynofa_ros.core.hardware.sysfs import Sysfs, SysfsError
 from dynofa_ros.core.hardware.telemetry import read_domain, Telemetry
 from dynofa_ros.core.platforms.probe import probe_domains
 from dynofa_ros.core.platforms.profiles import GOVERNOR_RE, load_profile
+from dynofa_ros.core.system import board
 from dynofa_ros.msg import (DomainState, DvfsAck, DvfsCapabilities, DvfsCommand,
                             DvfsDomainLimits, PowerState, RailPower, SystemState, ThermalZone)
 from dynofa_ros.nodes import node_main

@@ -10,7 +10,6 @@ import math
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from dynofa_ros.core.common import board
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common.untrusted import clip, quote, RefusalThrottle
 from dynofa_ros.core.manager import config as manager_config
@@ -20,6 +19,7 @@ from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.power_law import PowerModel
 from dynofa_ros.core.platforms.probe import planning_domains
 from dynofa_ros.core.platforms.profiles import load_profile
+from dynofa_ros.core.system import board
 from dynofa_ros.msg import (DvfsAck, DvfsCapabilities, DvfsCommand, MappingCommand,
                             MissionTarget, PerceptionStats, PowerState, SubnetCommand,
                             SystemState)

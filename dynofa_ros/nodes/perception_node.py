@@ -14,18 +14,18 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common import board
 from dynofa_ros.core.common import catalog as catalogs
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.common.latest_frame import LatestFrame
 from dynofa_ros.core.common.untrusted import clip, quote, RefusalThrottle
 from dynofa_ros.core.fake_hardware.dvfs_emulation import DvfsEmulation
+from dynofa_ros.core.images.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.perception import params as params
 from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
-from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
 from dynofa_ros.core.perception.labels import IMAGENET_LABELS, top_k
 from dynofa_ros.core.perception.stats import health, PerceptionStats
+from dynofa_ros.core.system import board
 from dynofa_ros.msg import Classification, MappingCommand, SubnetCommand
 from dynofa_ros.msg import PerceptionStats as PerceptionStatsMsg
 from dynofa_ros.nodes import node_main

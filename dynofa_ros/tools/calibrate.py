@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from dynofa_ros.core.common import user_data
+from dynofa_ros.core.system import user_data
 from dynofa_ros.tools import engine_tool_args as common
 
 
@@ -46,7 +46,7 @@ def main(argv=None):
 
 def read_images(folder, max_images):
     """Decode the folder's images as RGB; ToolError if none can be used."""
-    from dynofa_ros.core.perception.preprocess import list_images, read_rgb
+    from dynofa_ros.core.images.preprocess import list_images, read_rgb
     try:
         files = list_images(folder, max_images)
     except FileNotFoundError as exc:
@@ -66,7 +66,7 @@ def batches(images, resolution, batch_size, bar):
     """Yield preprocessed N x 3 x r x r tensors, advancing the progress bar per batch."""
     import numpy as np
     import torch
-    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.images.preprocess import preprocess
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         yield torch.from_numpy(np.concatenate([preprocess(im, resolution) for im in chunk]))

@@ -5,7 +5,8 @@ import os
 import sys
 
 from dynofa_ros.core.common import catalog as catalog_mod
-from dynofa_ros.core.common import paths, user_data
+from dynofa_ros.core.common import paths
+from dynofa_ros.core.system import user_data
 
 EXIT_BAD_INPUT = 2
 

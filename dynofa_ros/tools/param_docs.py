@@ -12,7 +12,8 @@ import os
 import sys
 import textwrap
 
-from dynofa_ros.core.common import bringup, param_spec, paths
+from dynofa_ros.core.common import param_spec, paths
+from dynofa_ros.core.system import bringup
 import yaml
 
 NODES = ('perception', 'manager', 'hardware')

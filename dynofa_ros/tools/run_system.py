@@ -27,8 +27,8 @@ import sys
 import threading
 import time
 
-from dynofa_ros.core.common import bringup
-from dynofa_ros.core.common.processes import stop_processes
+from dynofa_ros.core.system import bringup
+from dynofa_ros.core.system.processes import stop_processes
 import yaml
 
 _PR_SET_PDEATHSIG = 1

@@ -14,7 +14,7 @@ import os
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common import dds_profile
+from dynofa_ros.core.system import dds_profile
 from dynofa_ros.nodes.qos import camera_qos
 import numpy as np
 import pytest

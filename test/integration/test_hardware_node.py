@@ -6,8 +6,8 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common.board import board_model
 from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
+from dynofa_ros.core.system.board import board_model
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
 from support.hardware import (deny_writes, remove_tree, snapshot, world_readable_tree,

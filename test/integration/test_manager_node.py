@@ -6,7 +6,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common.board import board_model
+from dynofa_ros.core.system.board import board_model
 from dynofa_ros.msg import (DomainState, DvfsAck, DvfsCapabilities, DvfsCommand,
                             DvfsDomainLimits, MappingCommand, MissionTarget, PerceptionStats,
                             SubnetCommand, SystemState)

@@ -9,7 +9,7 @@ is asserted does not depend on a frame getting through the first time.
 import os
 
 from diagnostic_msgs.msg import DiagnosticArray
-from dynofa_ros.core.common.board import board_model
+from dynofa_ros.core.system.board import board_model
 from dynofa_ros.msg import Classification, PerceptionStats
 import pytest
 from sensor_msgs.msg import CompressedImage

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 
-from dynofa_ros.core.common import bringup
+from dynofa_ros.core.system import bringup
 from dynofa_ros.msg import PerceptionStats
 from support import REPO
 from support.hardware import remove_tree, world_readable_tree

@@ -3,7 +3,8 @@
 import difflib
 import os
 
-from dynofa_ros.core.common import bringup, param_spec
+from dynofa_ros.core.common import param_spec
+from dynofa_ros.core.system import bringup
 from dynofa_ros.tools import param_docs
 import pytest
 from support import REPO

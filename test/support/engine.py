@@ -51,7 +51,7 @@ def save_fresh_checkpoint(path, name=SUPERNET, seed=0, calibrate=True, logit_sca
     """
     import numpy as np
     import torch
-    from dynofa_ros.core.perception.preprocess import preprocess
+    from dynofa_ros.core.images.preprocess import preprocess
     from dynofa_ros.core.perception.supernet import build_supernet, save_checkpoint
     torch.manual_seed(seed)
     net = build_supernet(name)

@@ -6,8 +6,8 @@ import subprocess
 import threading
 import time
 
-from dynofa_ros.core.common import bringup
-from dynofa_ros.core.common.processes import stop_process
+from dynofa_ros.core.system import bringup
+from dynofa_ros.core.system.processes import stop_process
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node

@@ -2,8 +2,8 @@
 
 import os
 
-from dynofa_ros.core.common.bringup import PACKAGE
 from dynofa_ros.core.common.errors import ConfigFileNotFound
+from dynofa_ros.core.system.bringup import PACKAGE
 
 # The repository root when running from a source checkout (this file is core/common/paths.py).
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))

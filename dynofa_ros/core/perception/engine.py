@@ -19,11 +19,11 @@ import tempfile
 import threading
 import time
 
+from dynofa_ros.core.images.preprocess import check_rgb, preprocess
 from dynofa_ros.core.perception import onnx_backend
 from dynofa_ros.core.perception import placement as task_mapping
 from dynofa_ros.core.perception.bn_stats import (BnStatsFile, collect, load_into_static,
                                                  SupernetBnSwap)
-from dynofa_ros.core.perception.preprocess import check_rgb, preprocess
 from dynofa_ros.core.perception.supernet import (apply_arch, build_supernet, EngineError, extract,
                                                  load_checkpoint, module_bytes, shadow_copy)
 import numpy as np

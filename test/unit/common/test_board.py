@@ -2,7 +2,7 @@
 
 import platform
 
-from dynofa_ros.core.common.board import board_model
+from dynofa_ros.core.system.board import board_model
 
 
 def test_device_tree_model_wins_and_its_trailing_nul_is_dropped(tmp_path):

@@ -2,7 +2,7 @@
 
 import os
 
-from dynofa_ros.core.common import bringup
+from dynofa_ros.core.system import bringup
 from dynofa_ros.tools import run_system
 import pytest
 from support import REPO

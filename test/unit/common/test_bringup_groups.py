@@ -6,7 +6,7 @@ import runpy
 import sys
 import types
 
-from dynofa_ros.core.common import bringup
+from dynofa_ros.core.system import bringup
 import pytest
 from support import REPO
 import yaml

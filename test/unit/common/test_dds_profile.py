@@ -3,7 +3,7 @@
 import os
 import xml.etree.ElementTree as ET
 
-from dynofa_ros.core.common import dds_profile
+from dynofa_ros.core.system import dds_profile
 
 NS = {'dds': 'http://www.eprosima.com'}
 

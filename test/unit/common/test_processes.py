@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from dynofa_ros.core.common.processes import stop_process, stop_processes
+from dynofa_ros.core.system.processes import stop_process, stop_processes
 
 # Each child says 'up' once its signal dispositions are set, then waits to be stopped.
 _CHILD = ('import signal, sys, time\n'

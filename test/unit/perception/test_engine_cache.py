@@ -4,9 +4,9 @@ import logging
 import threading
 
 from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.images.preprocess import preprocess
 from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
-from dynofa_ros.core.perception.preprocess import preprocess
 from dynofa_ros.core.perception.subnet_cache import SubnetCache
 from dynofa_ros.core.perception.supernet import (build_supernet, extract, load_checkpoint,
                                                  module_bytes)

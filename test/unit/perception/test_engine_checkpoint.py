@@ -34,7 +34,7 @@ def test_checkpoint_round_trip_gives_identical_weights_and_outputs(setup):
         result = engine.infer(image)
         assert not engine.random_weights
         static = extract(reference, catalog.get('small').arch)
-        from dynofa_ros.core.perception.preprocess import preprocess
+        from dynofa_ros.core.images.preprocess import preprocess
         with torch.no_grad():
             logits = static(torch.from_numpy(preprocess(image, 128)))
         torch.testing.assert_close(torch.from_numpy(result.probs),

@@ -4,10 +4,10 @@ import logging
 import os
 
 from dynofa_ros.core.common import catalog as catalog_mod
+from dynofa_ros.core.images.preprocess import preprocess
 from dynofa_ros.core.perception import onnx_backend
 from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, MappingError
-from dynofa_ros.core.perception.preprocess import preprocess
 from dynofa_ros.core.perception.supernet import build_supernet, load_checkpoint
 import numpy as np
 import pytest

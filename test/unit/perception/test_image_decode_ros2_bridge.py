@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import cv2
 import cv_bridge
-from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected
+from dynofa_ros.core.images.image_decode import ImageDecoder, ImageRejected
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image

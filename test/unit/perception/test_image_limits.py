@@ -3,9 +3,9 @@
 import array
 
 import cv2
-from dynofa_ros.core.perception import image_limits
+from dynofa_ros.core.images import image_limits
+from dynofa_ros.core.images.image_decode import ImageDecoder, ImageRejected, REJECT_KINDS
 from dynofa_ros.core.perception import params
-from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected, REJECT_KINDS
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image

@@ -7,8 +7,8 @@ import time
 
 import cv2
 from dynofa_ros.core.common.latest_frame import LatestFrame
+from dynofa_ros.core.images.image_decode import ImageDecoder, ImageRejected, REJECT_KINDS
 from dynofa_ros.core.perception import params as params
-from dynofa_ros.core.perception.image_decode import ImageDecoder, ImageRejected, REJECT_KINDS
 from dynofa_ros.core.perception.stats import health, OK, PerceptionStats, RateMeter, WARN
 import numpy as np
 import pytest

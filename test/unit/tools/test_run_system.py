@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from dynofa_ros.core.common import bringup
+from dynofa_ros.core.system import bringup
 from dynofa_ros.tools import run_system
 import pytest
 

@@ -11,7 +11,7 @@ files), is read-only to the tools.
 import os
 import re
 
-from dynofa_ros.core.common.bringup import PACKAGE
+from dynofa_ros.core.system.bringup import PACKAGE
 
 _NAME = re.compile(r'<name>\s*' + PACKAGE + r'\s*</name>')
 

@@ -15,7 +15,7 @@ format field says. Messages are duck-typed, so this module needs no ROS client l
 from array import array
 from types import SimpleNamespace
 
-from dynofa_ros.core.perception import image_limits
+from dynofa_ros.core.images import image_limits
 import numpy as np
 
 # encoding -> bytes per pixel; every one of these is converted to rgb8.

@@ -1,0 +1,1 @@
+"""Camera images: decoding messages, size limits before decoding, preprocessing for OFA."""

@@ -1,0 +1,1 @@
+"""The system as a whole: its nodes and launch arguments, DDS transport, board, processes."""
