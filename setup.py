@@ -35,7 +35,7 @@ setup(
             'bag = dynofa_ros.tools.bag:main',
             'make_camera_bag = dynofa_ros.tools.make_camera_bag:main',
             'profile = dynofa_ros.tools.profile:main',
-            'export = dynofa_ros.tools.export:main',
+            'export_onnx = dynofa_ros.tools.export:main',
             'calibrate = dynofa_ros.tools.calibrate:main',
             'evaluate = dynofa_ros.tools.evaluate:main',
             'demo = dynofa_ros.tools.demo:main',

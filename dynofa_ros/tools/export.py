@@ -8,7 +8,7 @@ BN statistics, opset and resolution: the node then only opens sessions, e.g. on 
 before a mission. Files already there with the same key are kept. With --check, every export
 is opened in ONNX Runtime and compared with the torch sub-network on one input. Usage:
 
-    export --catalog config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml --checkpoint ofa_w12.pth
+    export_onnx --catalog config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml --checkpoint ofa_w12.pth
 """
 
 import argparse
@@ -20,7 +20,7 @@ from dynofa_ros.tools import engine_tool_args as common
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog='export', description=__doc__.split('\n\n')[1])
+    parser = argparse.ArgumentParser(prog='export_onnx', description=__doc__.split('\n\n')[1])
     common.add_common(parser)
     parser.add_argument('--bn-stats', default='',
                         help="BN statistics file (default: the catalog's bn_stats)")
@@ -35,7 +35,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    return common.main('export', parse_args, run, argv)
+    return common.main('export_onnx', parse_args, run, argv)
 
 
 def run(args):

@@ -5,7 +5,7 @@ A sub-network is exported with its own calibrated BN statistics folded in (they 
 the extracted static network) by torch's TorchScript-based exporter (`dynamo=False`: it needs
 neither onnxscript nor a network connection). The file is cached on disk under a key of the
 supernet's weights, the architecture, the BN statistics, the opset and the resolution, so a
-restart, or the `export` tool run ahead of time, saves the export. Execution providers follow
+restart, or the `export_onnx` tool run ahead of time, saves the export. Execution providers follow
 the engine's device: CPUExecutionProvider for 'cpu'; for 'cuda[:N]' TensorRT (with its engine
 cache next to the ONNX files) then CUDA, then CPU for any node they leave, and a clear error
 naming the providers this onnxruntime has when CUDA is not one of them.
