@@ -86,3 +86,31 @@ def write_photos(directory, count=3):
         cv2.imwrite(os.path.join(str(directory), name + '.png'),
                     cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     return str(directory)
+
+
+def calibrated_catalog(tmp, seed):
+    """
+    Write a checkpoint, a two-entry catalog (small, mid) and BN statistics calibrated on photos.
+
+    Return (checkpoint path, the loaded supernet, the catalog, the BnStatsFile, the photos); the
+    first photo is left out of the calibration, for the tests to classify.
+    """
+    import numpy as np
+    import torch
+    from dynofa_ros.core.common import catalog as catalog_mod
+    from dynofa_ros.core.images.preprocess import preprocess
+    from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
+    from dynofa_ros.core.perception.supernet import build_supernet, load_checkpoint
+    checkpoint = os.path.join(str(tmp), 'w12.pth')
+    save_fresh_checkpoint(checkpoint, seed=seed)
+    supernet = load_checkpoint(build_supernet(SUPERNET), checkpoint, SUPERNET)
+    catalog = catalog_mod.load(write_catalog(tmp, ids=('small', 'mid'), bn_stats='tiny.bn.pt'))
+    stats = BnStatsFile(SUPERNET, images=2, source='test photos')
+    images = photos()
+    for subnet in catalog.subnets:
+        batch = torch.from_numpy(np.concatenate(
+            [preprocess(im, subnet.arch.r) for im in images[1:]]))
+        stats.subnets[subnet.id] = {'arch': subnet.arch.as_dict(),
+                                    'bn': calibrate(supernet, subnet.arch, [batch])}
+    stats.save(catalog.bn_stats_path())
+    return checkpoint, supernet, catalog, stats, images

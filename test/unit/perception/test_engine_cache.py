@@ -4,12 +4,10 @@ import logging
 import threading
 
 from dynofa_ros.core.common import catalog as catalog_mod
-from dynofa_ros.core.images.preprocess import preprocess
-from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
+from dynofa_ros.core.perception.bn_stats import BnStatsFile
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, EngineError
 from dynofa_ros.core.perception.subnet_cache import SubnetCache
-from dynofa_ros.core.perception.supernet import (build_supernet, extract, load_checkpoint,
-                                                 module_bytes)
+from dynofa_ros.core.perception.supernet import extract, module_bytes
 import numpy as np
 import pytest
 from support import engine as lib
@@ -20,19 +18,7 @@ import torch
 def setup(tmp_path_factory):
     """Write a checkpoint, a two-entry catalog and BN statistics calibrated on two photos."""
     tmp = tmp_path_factory.mktemp('cache')
-    checkpoint = str(tmp / 'w12.pth')
-    lib.save_fresh_checkpoint(checkpoint, seed=2)
-    supernet = load_checkpoint(build_supernet(lib.SUPERNET), checkpoint, lib.SUPERNET)
-    catalog = catalog_mod.load(lib.write_catalog(tmp, ids=('small', 'mid'),
-                                                 bn_stats='tiny.bn.pt'))
-    stats = BnStatsFile(lib.SUPERNET, images=2, source='test photos')
-    photos = lib.photos()
-    for subnet in catalog.subnets:
-        batch = torch.from_numpy(np.concatenate(
-            [preprocess(im, subnet.arch.r) for im in photos[1:]]))
-        stats.subnets[subnet.id] = {'arch': subnet.arch.as_dict(),
-                                    'bn': calibrate(supernet, subnet.arch, [batch])}
-    stats.save(catalog.bn_stats_path())
+    checkpoint, supernet, catalog, stats, photos = lib.calibrated_catalog(tmp, seed=2)
     sizes = {s.id: module_bytes(extract(supernet, s.arch)) for s in catalog.subnets}
     return {'tmp': tmp, 'checkpoint': checkpoint, 'catalog': catalog, 'stats': stats,
             'sizes': sizes, 'image': photos[0]}

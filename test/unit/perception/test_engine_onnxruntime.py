@@ -4,15 +4,11 @@ import logging
 import os
 
 from dynofa_ros.core.common import catalog as catalog_mod
-from dynofa_ros.core.images.preprocess import preprocess
 from dynofa_ros.core.perception import onnx_backend
-from dynofa_ros.core.perception.bn_stats import BnStatsFile, calibrate
 from dynofa_ros.core.perception.engine import DynamicOfaEngine, MappingError
-from dynofa_ros.core.perception.supernet import build_supernet, load_checkpoint
 import numpy as np
 import pytest
 from support import engine as lib
-import torch
 
 pytest.importorskip('onnxruntime', reason='onnxruntime is a pinned requirement')
 
@@ -21,19 +17,7 @@ pytest.importorskip('onnxruntime', reason='onnxruntime is a pinned requirement')
 def setup(tmp_path_factory):
     """Write a checkpoint, a two-entry catalog and BN statistics calibrated on two photos."""
     tmp = tmp_path_factory.mktemp('ort')
-    checkpoint = str(tmp / 'w12.pth')
-    lib.save_fresh_checkpoint(checkpoint, seed=3)
-    supernet = load_checkpoint(build_supernet(lib.SUPERNET), checkpoint, lib.SUPERNET)
-    catalog = catalog_mod.load(lib.write_catalog(tmp, ids=('small', 'mid'),
-                                                 bn_stats='tiny.bn.pt'))
-    stats = BnStatsFile(lib.SUPERNET, images=2, source='test photos')
-    photos = lib.photos()
-    for subnet in catalog.subnets:
-        batch = torch.from_numpy(np.concatenate(
-            [preprocess(im, subnet.arch.r) for im in photos[1:]]))
-        stats.subnets[subnet.id] = {'arch': subnet.arch.as_dict(),
-                                    'bn': calibrate(supernet, subnet.arch, [batch])}
-    stats.save(catalog.bn_stats_path())
+    checkpoint, supernet, catalog, stats, photos = lib.calibrated_catalog(tmp, seed=3)
     return {'tmp': tmp, 'checkpoint': checkpoint, 'catalog': catalog, 'image': photos[0],
             'cache': str(tmp / 'onnx')}
 
