@@ -100,3 +100,23 @@ def png_bomb(width=20000, height=20000):
     header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
     return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) +
             chunk(b'IDAT', b''.join(parts)) + chunk(b'IEND', b''))
+
+
+def encoding_cases(height, width, seed):
+    """
+    Return (rgb, gray, cases) of seeded random pixels.
+
+    cases maps each encoding the node accepts to (the pixels as a camera sends them, the RGB
+    image they mean), both from numpy alone.
+    """
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (height, width, 1), dtype=np.uint8)
+    gray = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    return rgb, gray, {
+        'rgb8': (rgb, rgb),
+        'bgr8': (rgb[:, :, ::-1], rgb),
+        'rgba8': (np.concatenate([rgb, alpha], axis=2), rgb),
+        'bgra8': (np.concatenate([rgb[:, :, ::-1], alpha], axis=2), rgb),
+        'mono8': (gray, np.stack([gray] * 3, axis=2)),
+    }

@@ -9,19 +9,10 @@ from dynofa_ros.core.images.image_decode import ImageDecoder, ImageRejected
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
+from support.perception import encoding_cases
 from support.ros2_cv_bridge import Ros2CvBridge, StrictImage
 
-RNG = np.random.default_rng(11)
-RGB = RNG.integers(0, 256, (12, 20, 3), dtype=np.uint8)
-ALPHA = RNG.integers(0, 256, (12, 20, 1), dtype=np.uint8)
-GRAY = RNG.integers(0, 256, (12, 20), dtype=np.uint8)
-CASES = {
-    'rgb8': (RGB, RGB),
-    'bgr8': (RGB[:, :, ::-1], RGB),
-    'rgba8': (np.concatenate([RGB, ALPHA], axis=2), RGB),
-    'bgra8': (np.concatenate([RGB[:, :, ::-1], ALPHA], axis=2), RGB),
-    'mono8': (GRAY, np.stack([GRAY] * 3, axis=2)),
-}
+RGB, GRAY, CASES = encoding_cases(12, 20, seed=11)
 
 
 @pytest.fixture

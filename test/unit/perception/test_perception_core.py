@@ -14,22 +14,11 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
 from support import REPO
+from support.perception import encoding_cases
 import yaml
 
 
-RNG = np.random.default_rng(7)
-RGB = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
-ALPHA = RNG.integers(0, 256, (48, 64, 1), dtype=np.uint8)
-GRAY = RNG.integers(0, 256, (48, 64), dtype=np.uint8)
-
-# encoding -> (pixels as the camera sends them, the RGB image they mean), both from numpy alone.
-CASES = {
-    'rgb8': (RGB, RGB),
-    'bgr8': (RGB[:, :, ::-1], RGB),
-    'rgba8': (np.concatenate([RGB, ALPHA], axis=2), RGB),
-    'bgra8': (np.concatenate([RGB[:, :, ::-1], ALPHA], axis=2), RGB),
-    'mono8': (GRAY, np.stack([GRAY] * 3, axis=2)),
-}
+RGB, GRAY, CASES = encoding_cases(48, 64, seed=7)
 
 
 def image_msg(pixels, encoding, pad=0):
