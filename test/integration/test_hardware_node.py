@@ -3,26 +3,17 @@
 import os
 import signal
 import sys
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.core.system.board import board_model
 from dynofa_ros.msg import DvfsCommand, PowerState, SystemState
 from dynofa_ros.nodes.hardware_node import COMMAND_QOS
-from support.hardware import (deny_writes, remove_tree, snapshot, world_readable_tree,
-                              XAVIER_PROFILE)
-from support.ros import executable
+from support.hardware import (deny_writes, remove_tree, snapshot, wait_until,
+                              world_readable_tree, XAVIER_PROFILE)
+from support.ros import executable, status_of
 
 CPU0 = f'{CPU_DIR}/cpufreq/policy0'
-
-
-def wait_until(predicate, timeout=15.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f'{what} not met after {timeout} s')
-        time.sleep(0.05)
 
 
 def node_args(root, **params):
@@ -42,10 +33,6 @@ def log_of(node):
 
 def command(domain, mode, **fields):
     return DvfsCommand(domain=domain, mode=mode, **fields)
-
-
-def status_of(array, name):
-    return next((s for s in array.status if s.name == name), None)
 
 
 def values_of(status):

@@ -3,15 +3,14 @@
 import os
 import signal
 import subprocess
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from dynofa_ros.core.fake_hardware.fake_sysfs import build, CPU_DIR, GPU_DIR
 from dynofa_ros.core.hardware import dvfs_state
 from dynofa_ros.msg import DvfsAck, DvfsCapabilities, DvfsCommand
 from dynofa_ros.nodes.qos import COMMAND_QOS
-from support.hardware import snapshot as full_snapshot, XAVIER_PROFILE
-from support.ros import executable
+from support.hardware import snapshot as full_snapshot, wait_until, XAVIER_PROFILE
+from support.ros import executable, status_of
 
 CPU0 = f'{CPU_DIR}/cpufreq/policy0'
 
@@ -19,14 +18,6 @@ CPU0 = f'{CPU_DIR}/cpufreq/policy0'
 def snapshot(root):
     """Return the tree without scaling_setspeed (a kernel hides it outside userspace)."""
     return {k: v for k, v in full_snapshot(root).items() if not k.endswith('scaling_setspeed')}
-
-
-def wait_until(predicate, timeout=15.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f'{what} not met after {timeout} s')
-        time.sleep(0.05)
 
 
 def node_args(root, state_dir, **params):
@@ -37,10 +28,6 @@ def node_args(root, state_dir, **params):
     for name, value in values.items():
         args += ['-p', f'{name}:={value}']
     return args
-
-
-def status_of(array, name):
-    return next((s for s in array.status if s.name == name), None)
 
 
 def pin_and_kill(tmp_path, ros_probe, node_processes):

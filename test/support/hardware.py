@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 
 from dynofa_ros.core.fake_hardware import fake_sysfs
 from support import REPO
@@ -82,3 +83,12 @@ def run_without_write_permission(root, func):
     if 'error' in data:
         raise AssertionError(f'unprivileged child failed: {data["error"]}')
     return data['result']
+
+
+def wait_until(predicate, timeout=15.0, what='condition'):
+    """Poll predicate() every 50 ms (e.g. a fake tree's file); TimeoutError after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'{what} not met after {timeout} s')
+        time.sleep(0.05)

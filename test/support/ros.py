@@ -165,3 +165,8 @@ class RosProbe:
         self.executor.shutdown()
         self.node.destroy_node()
         self.context.try_shutdown()
+
+
+def status_of(array, name):
+    """Return the DiagnosticStatus named name in a DiagnosticArray, or None."""
+    return next((s for s in array.status if s.name == name), None)
