@@ -57,6 +57,7 @@ class ManagerNode(Node):
         self.pending = None
         self.unmanaged_seen = set()
         self.refusals = RefusalThrottle(5.0)
+        self.touched = set()       # parameter names set since the last configure (re-sets too)
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.acks, self.excluded = {}, {}
         self.affinity = {app: hardware_limits.cluster_affinity(
@@ -105,13 +106,14 @@ class ManagerNode(Node):
     def _apply(self, values):
         try:
             self.pending = self._changed(values)
+            self.touched.update(values)
         except ValueError as exc:  # checked on set: only a file changed since gets here
             self.get_logger().error(f'parameter change not applied: {exc}')
 
     def _on_timer(self):
         if self.pending is not None:
-            self.policy.configure(self.pending)
-            self.pending = None
+            self.policy.configure(self.pending, self.touched)
+            self.pending, self.touched = None, set()
             if self.policy.config.control_period_s != self.period:
                 self.period = self.policy.config.control_period_s
                 self.timer.cancel()

@@ -16,7 +16,8 @@ NAMES = {
                   'mapping_command_topic qos_reliability qos_depth cache_budget_mb '
                   'dvfs_emulation.cur_freq_file dvfs_emulation.sensitivity',
     'manager': 'apps policy platform_profile control_period_s stale_after_s power_budget_w '
-               'temperature_limit_c latency_margin band_low down_frames up_frames accuracy_slack '
+               'temperature_limit_c latency_margin latency_quantile band_low down_frames '
+               'up_frames accuracy_slack objective hold_after_down_s '
                'energy_hysteresis correction_gain frequency_sensitivity command_refresh_s '
                'mapping_probe_s perception_stats_topic system_state_topic power_state_topic '
                'mission_target_topic subnet_command_topic dvfs_command_topic '

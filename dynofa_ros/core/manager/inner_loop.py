@@ -6,6 +6,8 @@ this frame's measured ratio, to fit target x margin; at least one step); more ac
 up_frames x backoff frames under target x band_low, when one is predicted to fit. An up-switch
 undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x up_frames calm
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
+Contention (measured/predicted above CONTENDED) that ends (back below RECOVERED) clears the
+backoff and the hold after a down-switch (`end_of_contention`): what was learnt under it is stale.
 Applications sharing a domain slow each other down by their busy shares (`sharing_slowdown`).
 """
 
@@ -18,6 +20,8 @@ import numpy as np
 
 MAX_BACKOFF = 16
 NEVER = 10 ** 9
+CONTENDED = 1.3     # measured / predicted (EWMA, over the profile's scale): slowed by contention
+RECOVERED = 1.15    # ... back near 1: the contention is over
 
 
 @dataclass
@@ -33,6 +37,8 @@ class AppState:
     since_switch: int = 0
     since_up: int = NEVER
     since_down: int = NEVER
+    down_t: float = -math.inf   # time of the last down-switch by the inner loop
+    contended: bool = False
     backoff: int = 1
     calm: int = 0
     last_t: float = None
@@ -78,6 +84,11 @@ def _demand(state, f_khz):
     return min(1.0, state.model.predict(state.current, f_khz) * state.rate_hz / 1000.0)
 
 
+def margin(state, cfg):
+    """Return the application's latency margin: from its measured spread, else the setting."""
+    return state.model.margin(cfg.latency_quantile, cfg.latency_margin)
+
+
 def best_fit(state, target, margin, f, slowdown):
     """Return the most accurate sub-network predicted to fit (floor kept if possible), or -1."""
     predicted = state.model.solo(f) * slowdown
@@ -106,7 +117,7 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
     if state.over >= cfg.down_frames:
         # React to what this frame measured, not only to the smoothed correction.
         instant = latency / state.model.predict(state.current, f, slowdown)
-        best = best_fit(state, target, cfg.latency_margin, f, slowdown * max(1.0, instant))
+        best = best_fit(state, target, margin(state, cfg), f, slowdown * max(1.0, instant))
         choice = min(best, state.current - 1) if best >= 0 else 0
         state.need_outer = True
         if choice < 0 or choice == state.current:
@@ -118,14 +129,42 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
             state.backoff = min(MAX_BACKOFF, state.backoff * 2)
             state.calm = 0
         state.since_down = 0
+        state.down_t = state.last_t if state.last_t is not None else -math.inf
         return choice, f'inner: {latency:.1f} ms over {limit:g} ms target'
     if state.under >= cfg.up_frames * state.backoff:
         state.under = 0
-        best = best_fit(state, target, cfg.latency_margin, f, slowdown)
+        best = best_fit(state, target, margin(state, cfg), f, slowdown)
         if best > state.current and may_go_up:
             state.since_up = 0
             return best, f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} ms band'
     return None, ''
+
+
+def reset_learning(state):
+    """Forget the backoff, the hold after a down-switch and the spread of a past condition."""
+    state.backoff, state.since_down, state.down_t = 1, NEVER, -math.inf
+    state.model.spread.clear()
+    state.over = state.under = state.calm = 0
+    state.need_outer = True
+
+
+def end_of_contention(state):
+    """Track contention from the latency model; return True once, when it has just ended."""
+    slowed = state.model.ratio / max(state.model.scale, 1e-9)
+    if slowed >= CONTENDED:
+        state.contended = True
+    elif state.contended and slowed <= RECOVERED:
+        state.contended = False
+        reset_learning(state)
+        return True
+    return False
+
+
+def held(state, cfg):
+    """Return True while the outer loop must keep below the inner loop's last down-switch."""
+    if state.last_t is None or state.current < 0:
+        return False
+    return state.last_t - state.down_t < cfg.hold_after_down_s
 
 
 def subnet_decision(app_id, state, reason):

@@ -11,6 +11,7 @@ cores, a different machine); slowdown accounts for other managed applications sh
 domain (inner_loop.sharing_slowdown).
 """
 
+from collections import deque
 import math
 
 from dynofa_ros.core.common import catalog as catalog_mod
@@ -18,6 +19,8 @@ from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
 
 RATIO_LIMITS = (0.05, 20.0)
+SPREAD_FRAMES = 100     # measured/predicted ratios kept for the latency margin
+SPREAD_MIN = 20         # frames before the margin comes from them
 
 
 def _complete_keys(catalog):
@@ -50,6 +53,7 @@ class LatencyModel:
         self.ids = [s.id for s in catalog.subnets]
         self.threads = int(threads)
         self.scale = 1.0    # absolute scale of an uncalibrated profile (its first measurement)
+        self.spread = deque(maxlen=SPREAD_FRAMES)   # measured / corrected prediction
         self._build()
 
     def _build(self):
@@ -118,12 +122,20 @@ class LatencyModel:
     def predict(self, index, f_khz, slowdown=1.0):
         return float(self.base[index] * self.freq_factor(f_khz) * self.ratio * slowdown)
 
+    def margin(self, quantile, fallback):
+        """Return 1 / the quantile of recent measured/predicted ratios, within [0.5, 1]."""
+        if quantile <= 0 or len(self.spread) < SPREAD_MIN:
+            return fallback
+        return float(min(1.0, max(0.5, 1.0 / np.quantile(self.spread, quantile))))
+
     def observe(self, index, f_khz, measured_ms, slowdown=1.0):
         """Update the measured/predicted ratio with one frame; return the new ratio."""
         if not 0 <= index < len(self.base) or not measured_ms > 0 or not f_khz > 0:
             return self.ratio
         raw = measured_ms / (self.base[index] * self.freq_factor(f_khz) * slowdown)
         raw = min(max(raw, RATIO_LIMITS[0]), RATIO_LIMITS[1])
+        if self.samples:
+            self.spread.append(raw / self.ratio)
         if self.samples == 0 and not self.calibrated:
             self.ratio = self.scale = raw
         else:

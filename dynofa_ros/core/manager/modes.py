@@ -17,7 +17,8 @@ import math
 
 from dynofa_ros.core.manager.config import GOVERNOR_POLICIES
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
-from dynofa_ros.core.manager.inner_loop import inner_step, shares_domain, subnet_decision
+from dynofa_ros.core.manager.inner_loop import (end_of_contention, held, inner_step,
+                                                shares_domain, subnet_decision)
 from dynofa_ros.core.manager.outer_loop import command, thermal_caps
 import numpy as np
 
@@ -79,6 +80,7 @@ class SubnetSwitching(ManagedMode):
     def on_frame(self, manager, app_id, state, index, f, slowdown):
         if not index == state.current >= 0:
             return Decisions()
+        end_of_contention(state)
         choice, reason = inner_step(state, manager.config.apps[app_id], manager.config, f,
                                     slowdown, may_go_up=not shares_domain(manager.apps, app_id))
         if choice is None:
@@ -89,7 +91,7 @@ class SubnetSwitching(ManagedMode):
         return Decisions(subnets=[subnet_decision(app_id, state, reason)])
 
     def allowed(self, state, config):
-        if state.current >= 0 and state.since_down < 2 * config.up_frames * state.backoff:
+        if held(state, config):
             # The inner loop just measured that more accurate ones do not fit: respect it.
             return tuple(range(state.current + 1))
         return None

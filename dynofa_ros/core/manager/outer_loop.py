@@ -8,7 +8,7 @@ valid current configuration is kept unless the new one is better by more than th
 """
 
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
-from dynofa_ros.core.manager.inner_loop import subnet_decision
+from dynofa_ros.core.manager.inner_loop import margin, subnet_decision
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 import numpy as np
 
@@ -70,19 +70,21 @@ class OuterLoop:
                 state.model.freq_factor(freqs)[:, None] * state.model.ratio)
             inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   mode.allowed(state, cfg)))
+                                   mode.allowed(state, cfg), margin(state, cfg)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
-        choice = search.solve(cfg.accuracy_slack)
+        choice = search.solve(cfg.accuracy_slack, objective=cfg.objective)
         current = _current_index(commanded.get(name), [apps[a].current for a in app_ids], freqs)
         if current is not None and choice.feasible:
             keep = min(1.0 / cfg.latency_margin, (1.0 + cfg.latency_margin) / (
                 2.0 * cfg.latency_margin))
             valid, energy, score = search.evaluate(current, keep)
-            if valid and score >= float(search.score[(choice.freq_index,) + choice.subnets]) - (
-                    cfg.accuracy_slack) and energy <= choice.energy_mj * (
-                    1 + cfg.energy_hysteresis):
+            accurate = cfg.objective == 'energy' or score >= float(
+                search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
+            # The new choice is the least energy among the candidates, so the incumbent stays
+            # only when it is within the hysteresis of it: never worse by more than that.
+            if valid and accurate and energy <= choice.energy_mj * (1 + cfg.energy_hysteresis):
                 choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)

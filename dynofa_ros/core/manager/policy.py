@@ -20,7 +20,8 @@ from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import hardware_limits, modes
 from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
-from dynofa_ros.core.manager.inner_loop import AppState, NEVER, sharing_slowdown, update_rate
+from dynofa_ros.core.manager.inner_loop import (AppState, reset_learning, sharing_slowdown,
+                                                update_rate)
 from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.outer_loop import OuterLoop
 from dynofa_ros.core.manager.thread_controller import map_frame, ThreadController
@@ -55,8 +56,13 @@ class ManagerPolicy:
         self.configure(config)
 
     # ----------------------------------------------------------------- configuration
-    def configure(self, config):
-        """Apply a validated ManagerConfig; targets take effect at the next outer step."""
+    def configure(self, config, touched=()):
+        """
+        Apply a validated ManagerConfig; targets take effect at the next outer step.
+
+        touched: the parameter names set since the last call, changed or not (a target set
+        again to the same value is still news: the operator wants it met now).
+        """
         old = self.config
         self.config = config
         policy = config.policy
@@ -84,11 +90,14 @@ class ManagerPolicy:
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True
-            if before is not None and (before.latency_target_ms, before.min_accuracy) != (
-                    target.latency_target_ms, target.min_accuracy):
+            set_again = {f'apps.{app_id}.latency_target_ms',
+                         f'apps.{app_id}.min_accuracy'} & set(touched)
+            if before is not None and (set_again or (
+                    before.latency_target_ms, before.min_accuracy) != (
+                    target.latency_target_ms, target.min_accuracy)):
                 # A new target is new information: what the inner loop learnt about which
                 # sub-networks fit (its hold after a down-switch, its backoff) no longer holds.
-                state.backoff, state.since_down, state.over, state.under = 1, NEVER, 0, 0
+                reset_learning(state)
             self._configure_mapping(state, target)
         for app_id in set(self.apps) - set(config.apps):
             del self.apps[app_id]

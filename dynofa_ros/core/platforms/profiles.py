@@ -117,14 +117,16 @@ def _domain(raw, i):
 
 def _coefficients(raw, where, fallback):
     if not isinstance(raw, dict):
-        raise ProfileError(f'{where}: expected {{dynamic_w, leakage_w, v_min}}')
-    unknown = set(raw) - {'dynamic_w', 'leakage_w', 'v_min'}
+        raise ProfileError(f'{where}: expected {{dynamic_w, leakage_w, v_min[, f_floor_khz]}}')
+    unknown = set(raw) - {'dynamic_w', 'leakage_w', 'v_min', 'f_floor_khz'}
     if unknown:
         raise ProfileError(f'{where}: unknown keys {sorted(unknown)}')
     values = {k: _float(raw.get(k, getattr(fallback, k)), f'{where}.{k}')
-              for k in ('dynamic_w', 'leakage_w', 'v_min')}
-    if values['dynamic_w'] < 0 or values['leakage_w'] < 0 or not 0 < values['v_min'] <= 1:
-        raise ProfileError(f'{where}: need dynamic_w, leakage_w >= 0 and 0 < v_min <= 1')
+              for k in ('dynamic_w', 'leakage_w', 'v_min', 'f_floor_khz')}
+    if values['dynamic_w'] < 0 or values['leakage_w'] < 0 or not 0 < values['v_min'] <= 1 or (
+            values['f_floor_khz'] < 0):
+        raise ProfileError(f'{where}: need dynamic_w, leakage_w, f_floor_khz >= 0 and '
+                           '0 < v_min <= 1')
     return DomainPower(**values)
 
 

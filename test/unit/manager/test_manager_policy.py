@@ -11,6 +11,7 @@ from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.power_law import PowerModel
 from dynofa_ros.core.platforms.profiles import Domain
+import numpy as np
 import pytest
 
 GPU = Domain('gpu', 'devfreq', (), (114750, 306000, 510000, 701250, 905250, 1109250))
@@ -65,8 +66,9 @@ def truth(policy, app, factor=1.0):
 
 
 def test_target_met_with_least_energy_and_no_changes_when_on_model():
-    policy = make(**{'apps.cam.latency_target_ms': 80.0})
-    frames(policy, 'cam', 0.0, 20, truth(policy, 'cam'))
+    # latency_quantile 0: the fixed margin (a margin from the spread is tested separately).
+    policy = make(latency_quantile=0.0, **{'apps.cam.latency_target_ms': 80.0})
+    frames(policy, 'cam', 0.0, 20, truth(policy, 'cam'), period=0.1)   # 10 Hz camera
     policy.on_system(system(1.0, policy))
     decisions = policy.step(1.0)
     assert [d.domain for d in decisions.dvfs] == ['gpu']
@@ -76,13 +78,12 @@ def test_target_met_with_least_energy_and_no_changes_when_on_model():
     assert state.feasible
     # Below the maximum frequency: the target leaves slack to save energy.
     assert decisions.dvfs[0].frequency_khz < GPU.f_max
-    # The most accurate sub-network at that frequency that fits.
-    f = decisions.dvfs[0].frequency_khz
-    predicted = state.model.solo(f)
-    assert all(predicted[i] > 72.0 for i in range(cmd.subnet_index + 1, len(predicted)))
-    later = frames(policy, 'cam', 1.1, 200, truth(policy, 'cam'))
-    policy.on_system(system(10.0, policy))
-    assert later == [] and not policy.step(10.0)
+    # Within accuracy_slack of the most accurate sub-network that fits at any frequency.
+    best = int(np.flatnonzero(state.model.solo(GPU.f_max) <= 72.0)[-1])
+    assert cmd.expected_accuracy >= state.model.accuracy[best] - policy.config.accuracy_slack
+    later = frames(policy, 'cam', 1.1, 200, truth(policy, 'cam'), period=0.1)
+    policy.on_system(system(21.0, policy))
+    assert later == [] and not policy.step(21.0)
 
 
 def test_infeasible_target_runs_fastest_configuration_and_reports_it():
@@ -324,3 +325,59 @@ def test_measured_power_feeds_the_policy_model():
     scale = policy.power.scale
     policy.on_power(PowerSnapshot(6.1, 1.0, False))
     assert policy.power.scale == scale, 'estimated power must not fit the model'
+
+
+def test_a_target_set_again_to_the_same_value_clears_the_hold_and_backoff():
+    policy = make(up_frames=5)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
+    state.backoff = 8
+    assert policy.mode.allowed(state, policy.config) is not None   # held down
+    policy.configure(policy.config)                                # nothing set: nothing new
+    assert state.backoff == 8
+    policy.configure(policy.config, {'apps.cam.latency_target_ms'})  # the same value set again
+    assert state.backoff == 1 and policy.mode.allowed(state, policy.config) is None
+
+
+def test_the_hold_after_a_down_switch_lasts_seconds_not_backoff_frames():
+    policy = make(up_frames=10, hold_after_down_s=1.0)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))
+    state.backoff = 16              # 2 x 10 x 16 = 320 frames under the old rule
+    assert policy.mode.allowed(state, policy.config) is not None
+    state.last_t = state.down_t + 1.01
+    assert policy.mode.allowed(state, policy.config) is None
+
+
+def test_end_of_contention_clears_what_was_learnt_under_it():
+    policy = make(up_frames=5, hold_after_down_s=60.0)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    frames(policy, 'cam', 0.1, 10, truth(policy, 'cam', 1.8), period=0.1)   # contention
+    assert state.contended and policy.mode.allowed(state, policy.config) is not None
+    state.backoff = 16
+    frames(policy, 'cam', 1.2, 15, truth(policy, 'cam'), period=0.1)        # it ends
+    assert not state.contended and state.backoff == 1
+    assert policy.mode.allowed(state, policy.config) is None
+
+
+def test_latency_margin_comes_from_the_measured_spread():
+    rng = random.Random(3)
+    quiet = make(**{'apps.cam.latency_target_ms': 80.0})
+    noisy = make(**{'apps.cam.latency_target_ms': 80.0})
+    for policy, noise in ((quiet, 0.01), (noisy, 0.15)):
+        policy.on_system(system(0.0, policy))
+        policy.step(0.0)
+        base = truth(policy, 'cam')
+        frames(policy, 'cam', 0.0, 60,
+               lambda i, f: base(i, f) * (1.0 + rng.uniform(-noise, noise)), period=0.1)
+    m_quiet = quiet.apps['cam'].model.margin(0.95, 0.9)
+    m_noisy = noisy.apps['cam'].model.margin(0.95, 0.9)
+    assert 0.97 < m_quiet <= 1.0 and 0.8 < m_noisy < 0.9
+    fixed = make(latency_quantile=0.0)
+    assert fixed.apps['cam'].model.margin(0.0, 0.9) == 0.9
