@@ -18,6 +18,7 @@ import math
 
 from dynofa_ros.core.evaluation.scenarios import Event, Scenario
 from dynofa_ros.core.evaluation.simulator import cpu_share
+from dynofa_ros.core.manager import sharing
 from dynofa_ros.core.platforms.power_law import domain_power
 from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 MEET_PCT = 5.0
 ORACLE_TRIES = 8
 ORACLE_MAX_S = 8.0
+PER_LEVEL = 3       # static configurations kept per accuracy: the cheapest frequencies
 LENIENT = 1.15      # the steady-state ranking only pre-filters: simulation decides
 
 
@@ -160,11 +162,7 @@ class Oracle:
                 ms /= (1.0 - bg)
             solo.append(ms * factor)
             rate.append(a.camera_hz)
-        lat = []
-        for i, (ms, a) in enumerate(zip(solo, apps)):
-            others = sum(min(1.0, solo[j] * rate[j] / 1000.0) if rate[j] > 0 else 1.0
-                         for j in range(len(apps)) if j != i)
-            lat.append(ms * (1.0 + others))
+        lat = [float(ms * slow) for ms, slow in zip(solo, sharing.slowdowns(solo, rate))]
         if any(x * noise > a.latency_target_ms or (a.camera_hz > 0 and x * a.camera_hz > 1000)
                for x, a in zip(lat, apps)):
             return None
@@ -188,11 +186,20 @@ class Oracle:
         return None, None
 
 
-def _pareto(options):
-    """Keep the options no other beats on both power and accuracy (frames/s fixed by cameras)."""
-    front, best = [], -math.inf
+def _pareto(options, keep=PER_LEVEL):
+    """
+    Keep the options no other beats on both energy per frame and accuracy.
+
+    Of each accuracy on the front the `keep` cheapest are kept (its next frequencies up): the
+    cheapest is the likeliest to miss the target in simulation.
+    """
+    front, best, kept = [], -math.inf, {}
     for o in sorted(options, key=lambda o: (o[0] / o[1], -o[2])):
+        level = round(o[2], 6)
         if o[2] > best + 1e-9:
-            front.append(o)
             best = o[2]
+            kept[level] = 0
+        if level in kept and kept[level] < keep:
+            kept[level] += 1
+            front.append(o)
     return front

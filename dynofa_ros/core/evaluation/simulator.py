@@ -1,9 +1,9 @@
 """
 A time-stepped simulator of a platform profile that drives the manager's policy objects.
 
-Every millisecond: cameras deliver frames into depth-1 queues (a newer frame replaces a waiting
-one, as in the perception node; camera_hz 0: the next frame is there as soon as the last one is
-taken, back to back); each busy application progresses at its share of its domain
+Every millisecond: free-running cameras (each at its own seeded phase) deliver frames into
+depth-1 queues (a newer frame replaces a waiting one, as in the perception node; camera_hz 0:
+the next frame is there as soon as the last one is taken, back to back); each busy application progresses at its share of its domain
 (applications and a background program share it in equal time slices) at a speed given by the
 true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal noise per
 inference: the frequency-scaling law of core/platforms/scaling_law.py). An application with
@@ -175,6 +175,7 @@ class Simulator:
         self.scenario = scenario
         self.platform = platform or SimPlatform()
         self.rng = random.Random(seed)
+        self.phase_rng = random.Random(f'{seed}/camera phases')
         self.dt = dt_s
         self.static = static
         self.label = 'oracle' if static else policy
@@ -209,6 +210,8 @@ class Simulator:
             truth = self.platform.truth[a.domain]
             true_ms = [min(s.latency_ms[truth['latency_key']].values()) for s in cat.subnets]
             app = self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms)
+            if a.camera_hz > 0:     # free-running cameras: each starts at its own phase
+                app.next_frame = self.phase_rng.random() / a.camera_hz
             app.threads = a.threads
             if static:
                 app.subnet = static[1][a.app_id]

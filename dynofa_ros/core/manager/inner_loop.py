@@ -8,12 +8,13 @@ undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x 
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
 Contention (measured/predicted above CONTENDED) that ends (back below RECOVERED) clears the
 backoff and the hold after a down-switch (`end_of_contention`): what was learnt under it is stale.
-Applications sharing a domain slow each other down by their busy shares (`sharing_slowdown`).
+Applications sharing a domain slow each other down by fair time slicing (`sharing_slowdown`).
 """
 
 from dataclasses import dataclass
 import math
 
+from dynofa_ros.core.manager import sharing
 from dynofa_ros.core.manager.data import SubnetDecision
 from dynofa_ros.core.manager.latency_model import LatencyModel
 import numpy as np
@@ -72,16 +73,15 @@ def shares_domain(apps, app_id):
 
 
 def sharing_slowdown(apps, app_id, f_khz):
-    """Return 1 + the busy shares of the other applications on app_id's domain at f_khz."""
+    """Return app_id's time-slicing slowdown from the others on its domain at f_khz (sharing.py)."""
     name = apps[app_id].domain.name
-    return 1.0 + sum(_demand(s, f_khz) for a, s in apps.items()
-                     if a != app_id and s.domain.name == name)
-
-
-def _demand(state, f_khz):
-    if state.current < 0 or state.rate_hz <= 0:
+    ids = [a for a, s in apps.items() if s.domain.name == name]
+    if len(ids) < 2:
         return 1.0
-    return min(1.0, state.model.predict(state.current, f_khz) * state.rate_hz / 1000.0)
+    states = [apps[a] for a in ids]
+    solos = [s.model.predict(s.current, f_khz) if s.current >= 0 else 1.0 for s in states]
+    rates = [s.rate_hz if s.current >= 0 else 0.0 for s in states]
+    return float(sharing.slowdowns(solos, rates)[ids.index(app_id)])
 
 
 def margin(state, cfg):

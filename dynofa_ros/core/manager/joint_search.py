@@ -3,7 +3,7 @@ The outer loop's search over one DVFS domain and the applications sharing it, ve
 
 Every combination (frequency, sub-network of each application) is evaluated at once in one numpy
 tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
-sharing, accuracy, energy per frame. The choice is the combination with the least predicted
+sharing (sharing.py: fair time slicing), accuracy, energy per frame. The choice is the combination with the least predicted
 energy among the candidates, ties going to the more accurate one; the candidates are the
 combinations that meet every latency target (x margin) and keep every accuracy floor, and, with
 objective 'accuracy', are within `slack` top-1 points of the best priority-weighted accuracy
@@ -15,6 +15,7 @@ constraint, constraints are relaxed in a fixed order and the relaxation is repor
 from dataclasses import dataclass
 import functools
 
+from dynofa_ros.core.manager import sharing
 import numpy as np
 
 
@@ -74,11 +75,10 @@ class DomainSearch:
         self.margin = margin
         n = len(apps)
         solos = [_expand(a.solo_ms, i, n) for i, a in enumerate(apps)]
-        demand = [s * a.rate_hz / 1000.0 if a.rate_hz > 0 else np.ones_like(s)
-                  for s, a in zip(solos, apps)]
-        capped = [np.minimum(1.0, d) for d in demand]
-        total = sum(capped)
-        self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
+        rates = [a.rate_hz for a in apps]
+        total = sum(np.minimum(1.0, s * r / 1000.0) if r > 0 else np.ones_like(s)
+                    for s, r in zip(solos, rates))
+        self.latency = [s * slow for s, slow in zip(solos, sharing.slowdowns(solos, rates))]
         self.meets = [lat <= a.target_ms * (a.margin or margin)
                       for lat, a in zip(self.latency, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,

@@ -5,9 +5,10 @@ import os
 from dynofa_ros.core.common import paths
 from dynofa_ros.core.evaluation import comparison
 from dynofa_ros.core.evaluation.governors import SimGovernor
-from dynofa_ros.core.evaluation.scenarios import (check_against, load_file, ScenarioError,
-                                                  SCENARIOS)
+from dynofa_ros.core.evaluation.scenarios import (AppSpec, check_against, load_file, Scenario,
+                                                  ScenarioError, SCENARIOS)
 from dynofa_ros.core.evaluation.simulator import metrics, SimPlatform, Simulator
+from dynofa_ros.core.manager import sharing
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.platforms.profiles import Domain
 from dynofa_ros.tools import evaluate
@@ -205,3 +206,37 @@ def test_voltage_floor_keeps_voltage_flat_below_it():
     from dynofa_ros.core.platforms.power_law import relative_voltage
     v = relative_voltage(0.6, [100.0, 300.0, 500.0, 1000.0], 100.0, 1000.0, 500.0)
     assert list(v[:3]) == [0.6, 0.6, 0.6] and v[3] == 1.0
+
+
+def test_time_slicing_model_predicts_the_simulated_shared_gpu():
+    """The manager's sharing model against the simulator's fair time slicing (static runs)."""
+    platform = SimPlatform()
+    gpu, cat = platform.domains['gpu'], platform.catalog()
+    errors, first_order = {}, {}
+    for rates, subnets in (((10.0, 7.3), (0, 0)), ((8.0, 5.3), (0, 6)),
+                           ((12.0, 9.7), (2, 3)), ((15.0, 11.1), (0, 1))):
+        apps = [AppSpec(f'cam{i}', 'gpu', hz, 1000.0) for i, hz in enumerate(rates)]
+        static = ({'gpu': gpu.f_max}, {'cam0': subnets[0], 'cam1': subnets[1]})
+        measured, solos = [], []
+        for seed in range(2):     # free-running cameras at random phases
+            run = Simulator(Scenario('shared', '', 8.0, apps), platform=platform, seed=seed,
+                            static=static).run()
+            measured.append([np.mean([f[1] for f in run.frames[a.app_id]]) for a in apps])
+            alone = Simulator(Scenario('alone', '', 3.0, apps[:1]), platform=platform,
+                              seed=seed, static=static).run()
+            solos.append(np.mean([f[1] for f in alone.frames['cam0']]) / cat.subnets[
+                subnets[0]].latency_ms['gpu/jetson_xavier_nx/published'][0])
+        solo = np.array([cat.subnets[s].latency_ms['gpu/jetson_xavier_nx/published'][0]
+                         for s in subnets]) * np.mean(solos)     # x the mean noise
+        measured = np.mean(measured, axis=0)
+        load = sum(solo * np.array(rates) / 1000.0)
+        predicted = solo * np.array(sharing.slowdowns(list(solo), list(rates)))
+        errors[load] = predicted / measured - 1.0
+        first_order[load] = solo * (1.0 + (solo * np.array(rates) / 1000.0)[::-1]) / (
+            measured) - 1.0
+    # Within 6 % of the simulated mean latency; near the GPU's capacity (combined busy share
+    # about 1), where the first-order rule (1 + the other's busy share) is over 15 % short.
+    assert max(abs(e).max() for e in errors.values()) < 0.06, errors
+    near_capacity = [load for load in errors if load > 0.9]
+    assert len(near_capacity) == 2
+    assert all(first_order[load].max() < -0.15 for load in near_capacity), first_order
