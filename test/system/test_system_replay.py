@@ -76,7 +76,7 @@ def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
     lat = setup['latency']
     stats = ros_probe.subscribe(PerceptionStats, 'perception_stats', TELEMETRY_QOS)
     commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
-    relaxed = round(3.0 * lat['n7_6'])
+    relaxed = round(4.0 * lat['n7_6'])   # headroom: the learnt ratio can rise under load
     sim = system(relaxed)
     ros_probe.wait_for(stats, lambda m: m.subnet_id == 'n7_6', timeout=120)
 

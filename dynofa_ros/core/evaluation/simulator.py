@@ -1,24 +1,24 @@
 """
 A time-stepped simulator of a platform profile that drives the manager's policy objects.
 
-Every millisecond: free-running cameras (each at its own seeded phase) deliver frames into
-depth-1 queues (a newer frame replaces a waiting one, as in the perception node; camera_hz 0:
-the next frame is there as soon as the last one is taken, back to back); each busy application progresses at its share of its domain
-(applications and a background program share it in equal time slices) at a speed given by the
-true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal noise per
-inference: the frequency-scaling law of core/platforms/scaling_law.py). An application with
-intra-op threads (AppSpec.threads) on a CPU cluster speeds up by Amdahl's law, and threads that
-share cores with a competing process (a `load` event) stall at OpenMP barriers
+Every millisecond: free-running cameras (each at its own seeded phase) deliver frames into depth-1
+queues (a newer frame replaces a waiting one, as in the perception node; camera_hz 0: the next
+frame is there as soon as the last one is taken, back to back); each busy application progresses at
+its share of its domain (applications and a background program share it in equal time slices) at a
+speed given by the true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal
+noise per inference: the frequency-scaling law of core/platforms/scaling_law.py). An application
+with intra-op threads (AppSpec.threads) on a CPU cluster speeds up by Amdahl's law, and threads
+that share cores with a competing process (a `load` event) stall at OpenMP barriers
 (`oversubscription_penalty`). A GPU inference also keeps the feeding CPU cluster busy
-(`gpu_feed_cpu_ms`). Power is the platform's power law (core/platforms/power_law.py) with the
+(`gpu_feed_cpu_share`). Power is the platform's power law (core/platforms/power_law.py) with the
 simulation file's true coefficients and the profile's static floor (an idle domain draws leakage
 only); temperature is first order. The policy gets FrameStats after every frame,
 System/PowerSnapshots at the telemetry period and step() every control period, exactly the calls
 the manager node makes; its decisions apply at the next frame (sub-networks, threads) or after
-`dvfs_delay_ms` (frequencies). Governor baselines run the kernel rules of governors.py; domains
-no policy manages run schedutil (the board's default). `static` runs a fixed configuration (the
-oracle's candidates) and `governor` runs the manager's sub-network switching on top of a Linux
-governor (the 'subnet_schedutil' row).
+`dvfs_delay_ms` (frequencies; one figure or one per domain kind). Governor baselines run the kernel
+rules of governors.py; domains no policy manages run the board's default (schedutil; a devfreq GPU
+its default_governor). `static` runs a fixed configuration (the oracle's candidates) and `governor`
+runs the manager's sub-network switching on top of a Linux governor (the 'subnet_schedutil' row).
 """
 
 import copy
@@ -119,6 +119,13 @@ class SimPlatform:
         at = int(truth.get('threads', 1))
         return base * self.speedup(domain, at) / self.speedup(domain, threads)
 
+    def dvfs_delay_s(self, domain):
+        """Return the time from a frequency write to the new clock (sim.dvfs_delay_ms)."""
+        delay = self.sim.get('dvfs_delay_ms', 0.0)
+        if isinstance(delay, dict):     # per domain kind
+            delay = delay.get(domain.kind, 0.0)
+        return float(delay) / 1000.0
+
     def profile_key(self, domain):
         truth = self.truth[domain]
         return truth.get('profile_key') or truth['latency_key']
@@ -216,13 +223,14 @@ class Simulator:
             if static:
                 app.subnet = static[1][a.app_id]
         self.freq = {n: d.f_max for n, d in self.domains.items()}
-        self.governors = {n: SimGovernor('schedutil', d) for n, d in self.domains.items()
-                          if n not in self.managed}
+        self.governors = {n: SimGovernor(d.baseline_governor('schedutil'), d)
+                          for n, d in self.domains.items() if n not in self.managed}
         if static:
             self.freq.update({n: f for n, f in static[0].items() if n in self.domains})
         if self.forced:
-            self.governors.update({n: SimGovernor(self.forced, self.domains[n])
-                                   for n in self.managed})
+            self.governors.update({n: SimGovernor(
+                self.domains[n].baseline_governor(self.forced), self.domains[n])
+                for n in self.managed})
         self.delayed = []        # (time the pin takes effect, domain, kHz)
         self.background = dict.fromkeys(self.domains, 0.0)
         self.thread_log = {a.app_id: [] for a in scenario.apps}
@@ -241,7 +249,7 @@ class Simulator:
                 continue
             if d.mode == 'pin':
                 self.governors.pop(d.domain, None)
-                delay = self.platform.sim.get('dvfs_delay_ms', 0.0) / 1000.0
+                delay = self.platform.dvfs_delay_s(self.domains[d.domain])
                 self.delayed.append((t + delay, d.domain, d.frequency_khz))
             elif d.mode == 'governor':
                 gov = SimGovernor(d.governor, self.domains[d.domain])

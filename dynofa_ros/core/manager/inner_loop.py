@@ -73,7 +73,7 @@ def shares_domain(apps, app_id):
 
 
 def sharing_slowdown(apps, app_id, f_khz):
-    """Return app_id's time-slicing slowdown from the others on its domain at f_khz (sharing.py)."""
+    """Return app_id's slowdown from time slicing with the others on its domain (sharing.py)."""
     name = apps[app_id].domain.name
     ids = [a for a, s in apps.items() if s.domain.name == name]
     if len(ids) < 2:

@@ -3,13 +3,14 @@ The outer loop's search over one DVFS domain and the applications sharing it, ve
 
 Every combination (frequency, sub-network of each application) is evaluated at once in one numpy
 tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
-sharing (sharing.py: fair time slicing), accuracy, energy per frame. The choice is the combination with the least predicted
-energy among the candidates, ties going to the more accurate one; the candidates are the
-combinations that meet every latency target (x margin) and keep every accuracy floor, and, with
-objective 'accuracy', are within `slack` top-1 points of the best priority-weighted accuracy
-among those. A combination that cannot keep up with its camera drops frames and pays for them:
-its energy per frame is counted x frames arrived / frames processed. When nothing meets every
-constraint, constraints are relaxed in a fixed order and the relaxation is reported (`solve`).
+sharing (sharing.py: fair time slicing), accuracy, energy per frame. The choice is the combination
+with the least predicted energy among the candidates, ties going to the more accurate one; the
+candidates are the combinations that meet every latency target (x margin) and keep every accuracy
+floor, and, with objective 'accuracy', are within `slack` top-1 points of the best priority-
+weighted accuracy among those. A combination that cannot keep up with its camera drops frames and
+pays for them: its energy per frame is counted x frames arrived / frames processed. When nothing
+meets every constraint, constraints are relaxed in a fixed order and the relaxation is reported
+(`solve`).
 """
 
 from dataclasses import dataclass

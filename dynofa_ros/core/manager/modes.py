@@ -129,9 +129,10 @@ class GovernorBaseline(Mode):
     def on_period(self, manager, now):
         out = Decisions()
         for state in manager.apps.values():
+            governor = state.domain.baseline_governor(self.name)
             command(manager.commanded, DvfsDecision(
-                state.domain.name, 'governor', 0, self.name,
-                f'baseline: {self.name} governor, fixed sub-network'), out)
+                state.domain.name, 'governor', 0, governor,
+                f'baseline: {governor} governor, fixed sub-network'), out)
         for app_id, state in manager.apps.items():
             state.note = 'baseline: targets not managed'
             if state.current != state.fixed:

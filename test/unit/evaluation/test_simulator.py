@@ -105,6 +105,34 @@ def test_governors_follow_the_kernel_rules():
     assert f == GPU.f_min
 
 
+def test_nvhost_podgov_follows_its_l4t_rules():
+    pod = SimGovernor('nvhost_podgov', GPU)
+    f, changes = GPU.f_min, []
+    for step in range(40):        # saturated from the lowest step: up by f_max / 3 per 50 ms
+        new = pod.tick(0.025, 1.0, f)
+        if new != f:
+            changes.append((step, new))
+        f = new
+    assert [f for _, f in changes][:2] == [400000, 800000] and f == GPU.f_max
+    assert all(b - a >= 2 for (a, _), (b, _) in zip(changes, changes[1:]))   # block window
+    xavier = SimPlatform().domains['gpu']
+    pod, f = SimGovernor('nvhost_podgov', xavier), xavier.f_max
+    for _ in range(400):          # work for 35 % of f_max: settles near its 70 % load target
+        f = pod.tick(0.025, min(1.0, 0.35 * xavier.f_max / f), f)
+    assert 0.6 <= 0.35 * xavier.f_max / f <= 0.8, f
+
+
+def test_baselines_run_the_boards_own_gpu_governor():
+    platform = SimPlatform()
+    gpu = platform.domains['gpu']
+    assert gpu.baseline_governor('schedutil') == 'nvhost_podgov'
+    assert gpu.baseline_governor('performance') == 'performance'
+    assert platform.domains['cpu0'].baseline_governor('schedutil') == 'schedutil'
+    run = Simulator(SCENARIOS['gpu_one'].scaled(2.0), 'schedutil', platform=platform)
+    run.run()     # the manager's baseline mode asks for it; the simulator runs its rules
+    assert run.governors['gpu'].name == 'nvhost_podgov'
+
+
 def test_simulated_recovery_after_contention_within_3_s():
     result = Simulator(SCENARIOS['recovery'], 'dynofa', seed=1).run()
     frames = result.frames['cam']
