@@ -3,7 +3,8 @@ The manager's inner loop: per-frame sub-network switching with hysteresis, for o
 
 Faster after down_frames frames over the target (to the most accurate sub-network predicted, with
 this frame's measured ratio, to fit target x margin; at least one step); more accurate after
-up_frames x backoff frames under target x band_low, when one is predicted to fit. An up-switch
+up_frames x backoff frames under target x band_low, when one is predicted to fit, up to the outer
+loop's last choice (the plan: above it the outer loop decides, by energy too). An up-switch
 undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x up_frames calm
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
 Contention (measured/predicted above CONTENDED) that ends (back below RECOVERED) clears the
@@ -33,6 +34,8 @@ class AppState:
     model: LatencyModel
     fixed: int = 0
     current: int = -1
+    planned: int = -1           # the outer loop's last free choice: the inner loop climbs to it
+    plan_free: bool = False     # the outer loop's last step could choose any sub-network
     over: int = 0
     under: int = 0
     since_switch: int = 0
@@ -134,6 +137,8 @@ def inner_step(state, target, cfg, f, slowdown, may_go_up=True):
     if state.under >= cfg.up_frames * state.backoff:
         state.under = 0
         best = best_fit(state, target, margin(state, cfg), f, slowdown)
+        if state.planned >= 0:
+            best = min(best, state.planned)    # up to the plan; above it is the outer's call
         if best > state.current and may_go_up:
             state.since_up = 0
             return best, f'inner: {latency:.1f} ms under {limit * cfg.band_low:.1f} ms band'

@@ -66,11 +66,13 @@ class OuterLoop:
         inputs = []
         for app_id in app_ids:
             state, target = apps[app_id], cfg.apps[app_id]
+            allowed = mode.allowed(state, cfg)
+            state.plan_free = allowed is None     # a held step is no new plan to climb to
             solo = state.model.base[None, :] * (
                 state.model.freq_factor(freqs)[:, None] * state.model.ratio)
             inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   mode.allowed(state, cfg), margin(state, cfg)))
+                                   allowed, margin(state, cfg)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
@@ -106,6 +108,8 @@ class OuterLoop:
             state.feasible = met
             state.note = choice.note
             state.predicted_ms = latency
+            if state.plan_free:
+                state.planned = index
             if index != state.current:
                 if index > state.current >= 0:
                     state.since_up = 0

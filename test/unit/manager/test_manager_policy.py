@@ -176,6 +176,7 @@ def test_up_switch_when_latency_drops_and_backoff_prevents_oscillation():
     # A measured latency that flips with every sub-network (model wrong in a way the ratio
     # cannot capture) would oscillate; the backoff makes up-switches rarer and rarer.
     model = state.model
+    state.planned = len(model.base) - 1    # the outer loop planned the most accurate one
 
     def adversary(index, f):
         return 62.0 if index > low else float(model.base[index] * model.freq_factor(f)) * 0.7
@@ -184,6 +185,21 @@ def test_up_switch_when_latency_drops_and_backoff_prevents_oscillation():
     assert state.backoff == 16
     # Without backoff an up-switch would be tried every up_frames (5) frames: 120 times.
     assert len(ups) <= 10, f'{len(ups)} up-switches in 600 frames'
+
+
+def test_the_inner_loop_climbs_back_to_the_outer_plan_and_no_higher():
+    policy = make(up_frames=5)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    plan = state.planned
+    assert plan == state.current >= 1
+    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))     # contention: down
+    assert state.current < plan
+    # Contention over, latency far under the band: the inner loop climbs back to the plan
+    # but not above it (the outer loop weighs energy against the more accurate ones).
+    frames(policy, 'cam', 1.0, 60, truth(policy, 'cam', 0.5))
+    assert state.current == plan
 
 
 def test_a_new_target_clears_the_backoff_and_the_hold_after_a_down_switch():
