@@ -67,6 +67,7 @@ class ManagerConfig:
     energy_hysteresis: float = _GLOBAL['energy_hysteresis']
     correction_gain: float = _GLOBAL['correction_gain']
     frequency_sensitivity: float = _GLOBAL['frequency_sensitivity']
+    frequency_probe: bool = _GLOBAL['frequency_probe']
     command_refresh_s: float = _GLOBAL['command_refresh_s']
     mapping_probe_s: float = _GLOBAL['mapping_probe_s']
 

@@ -149,6 +149,7 @@ def reset_learning(state):
     """Forget the backoff, the hold after a down-switch and the spread of a past condition."""
     state.backoff, state.since_down, state.down_t = 1, NEVER, -math.inf
     state.model.spread.clear()
+    state.model.by_freq.clear()      # frames of a past condition would bias the sensitivity fit
     state.over = state.under = state.calm = 0
     state.need_outer = True
 

@@ -10,6 +10,7 @@ valid current configuration is kept unless the new one is better by more than th
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
 from dynofa_ros.core.manager.inner_loop import margin, subnet_decision
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.manager.latency_model import FIT_SPAN
 import numpy as np
 
 THERMAL_HYSTERESIS_C = 5.0
@@ -88,6 +89,9 @@ class OuterLoop:
             # only when it is within the hysteresis of it: never worse by more than that.
             if valid and accurate and energy <= choice.energy_mj * (1 + cfg.energy_hysteresis):
                 choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
+        if cfg.frequency_probe and choice.feasible and any(
+                apps[a].model.wants_frequency_sample() for a in app_ids):
+            choice = _probe(search, choice, freqs) or choice
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
@@ -117,6 +121,26 @@ class OuterLoop:
                 state.over = state.under = state.since_switch = 0
                 out.subnets.append(subnet_decision(app_id, state, reason))
         return out
+
+
+def _probe(search, choice, freqs):
+    """
+    Return a Choice at a frequency >= FIT_SPAN away that still meets every raw target, or None.
+
+    The highest such frequency below the choice, else the lowest above it (costlier, always
+    in time). Frames there let the latency models fit their frequency sensitivity
+    (latency_model.py).
+    """
+    chosen = freqs[choice.freq_index]
+    lower = np.flatnonzero(freqs * FIT_SPAN <= chosen)
+    higher = np.flatnonzero(freqs >= chosen * FIT_SPAN)
+    for candidate in ([int(lower[-1])] if lower.size else []) + (
+            [int(higher[0])] if higher.size else []):
+        index = (candidate,) + tuple(choice.subnets)
+        if all(lat[index] <= a.target_ms for lat, a in zip(search.latency, search.apps)):
+            return search.choice(index, True, 'probe: another frequency, to learn how latency '
+                                 'scales')
+    return None
 
 
 def _current_index(pin, subnets, freqs):

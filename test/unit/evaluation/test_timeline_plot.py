@@ -40,8 +40,9 @@ def test_recovery_names_the_settled_sub_network_and_how_long_it_took_to_return()
     def frames(start, end, subnet, top1):
         return [(start + i * 0.1, 'cam', subnet, 0, top1, 30.0, 40.0, 1)
                 for i in range(int(round((end - start) * 10)))]
-    stats = (frames(0, 2, 'n7_3', 76.0) + frames(2, 10, 'n7_6', 78.0) + frames(10, 30, 'n7_0', 73.0)
-             + frames(30, 31.5, 'n7_2', 75.0) + frames(31.5, 40, 'n7_6', 78.0))
+    stats = (frames(0, 2, 'n7_3', 76.0) + frames(2, 10, 'n7_6', 78.0)
+             + frames(10, 30, 'n7_0', 73.0) + frames(30, 31.5, 'n7_2', 75.0)
+             + frames(31.5, 40, 'n7_6', 78.0))
     found = run_report.recovery(Timeline(stats=stats), phases)
     assert found[0] == 'n7_6' and found[1] == pytest.approx(1.5)
     assert found[2] == pytest.approx((20 * 76.0 + 80 * 78.0) / 100)

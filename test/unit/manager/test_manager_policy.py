@@ -11,6 +11,7 @@ from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.power_law import PowerModel
 from dynofa_ros.core.platforms.profiles import Domain
+from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ KEY = 'gpu/jetson_xavier_nx/published'
 
 
 def make(apps=('cam',), domains=(GPU, CPU), **values):
-    base = {}
+    base = {'frequency_probe': False}    # tested on its own below
     for app in apps:
         base.update({f'apps.{app}.domains': ['gpu'], f'apps.{app}.profile_key': KEY,
                      f'apps.{app}.latency_target_ms': 60.0})
@@ -60,8 +61,9 @@ def truth(policy, app, factor=1.0):
     """Return a latency function equal to the catalog model times factor."""
     model = policy.apps[app].model
 
-    def latency(index, f):
-        return float(model.base[index] * model.freq_factor(f)) * factor
+    def latency(index, f):    # the setting's sensitivity, not a fitted one
+        return float(model.base[index] * latency_factor(f, model.f_ref, model.sensitivity)
+                     ) * factor
     return latency
 
 
@@ -84,6 +86,33 @@ def test_target_met_with_least_energy_and_no_changes_when_on_model():
     later = frames(policy, 'cam', 1.1, 200, truth(policy, 'cam'), period=0.1)
     policy.on_system(system(21.0, policy))
     assert later == [] and not policy.step(21.0)
+
+
+def test_a_probe_one_frequency_down_fits_the_sensitivity_and_then_saves_energy():
+    policy = make(frequency_probe=True, latency_quantile=0.0,
+                  **{'apps.cam.domains': ['cpu0'], 'apps.cam.latency_target_ms': 250.0})
+    model = policy.apps['cam'].model
+    assert model.k == 0.9 and model.wants_frequency_sample()
+
+    def true_latency(index, f):         # the board's work scales less with 1/f than assumed
+        return float(model.base[index] * latency_factor(f, model.f_ref, 0.6))
+    policy.on_system(system(0.0, policy))
+    first = policy.step(0.0).dvfs[0]
+    decisions = frames(policy, 'cam', 0.0, 60, true_latency, period=0.25, step_every=4)
+    assert any('probe' in d.reason for d in decisions) or 'probe' in first.reason
+    assert not model.wants_frequency_sample()
+    assert model.k == pytest.approx(0.6, abs=0.05)
+    # What it learnt lets the outer loop plan a frequency the prior 0.9 ruled out.
+    policy.on_system(system(20.0, policy))
+    policy.step(20.0)
+    learnt = policy.commanded['cpu0'].frequency_khz
+    prior = make(latency_quantile=0.0, **{'apps.cam.domains': ['cpu0'],
+                                          'apps.cam.latency_target_ms': 250.0})
+    prior.apps['cam'].current = policy.apps['cam'].current
+    prior.on_system(system(0.0, prior))
+    prior.step(0.0)
+    assert learnt <= prior.commanded['cpu0'].frequency_khz
+    assert policy.apps['cam'].current >= prior.apps['cam'].current
 
 
 def test_infeasible_target_runs_fastest_configuration_and_reports_it():
