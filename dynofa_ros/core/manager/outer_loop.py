@@ -7,8 +7,11 @@ Under a power budget the most power-hungry domain's cap is lowered until the pla
 valid current configuration is kept unless the new one is better by more than the hysteresis.
 """
 
+import math
+
+from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
-from dynofa_ros.core.manager.inner_loop import margin, subnet_decision
+from dynofa_ros.core.manager.inner_loop import subnet_decision
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 import numpy as np
 
@@ -40,12 +43,35 @@ class OuterLoop:
         self.domains = domains
         self.power = power
 
-    def step(self, apps, config, mode, caps, commanded):
+    def step(self, apps, config, mode, caps, commanded, now=0.0):
         """Decide every domain with applications; return the Decisions that changed."""
-        groups = {}
-        for app_id, state in apps.items():
-            groups.setdefault(state.domain.name, []).append(app_id)
+        for state in apps.values():
             state.need_outer = False
+        current = self._evaluate({a: s.domain.name for a, s in apps.items()}, apps, config,
+                                 mode, caps, commanded)
+        chosen, why = current, ''
+        choices = placement.movable(apps) if mode.maps_devices else {}
+        if choices:
+            others = [self._evaluate(p, apps, config, mode, caps, commanded)
+                      for p in placement.enumerate_placements(
+                          apps, choices, now, config.mapping_dwell_s, not current.feasible)]
+            chosen, why = placement.choose(current, others, config)
+        out = Decisions()
+        if mode.maps_devices:
+            out.mappings.extend(placement.moves(
+                apps, chosen, why, now, lambda s: s.mapping.current if s.mapping else 0))
+        groups = _groups(chosen.domains)
+        for name in sorted(set(current.plans) - set(chosen.plans)):
+            # No application left on it: back to what it did before the manager pinned it.
+            command(commanded, DvfsDecision(name, 'restore', reason=(
+                f'no application left on {name}: restored to its own governor')), out)
+        for name, (f, choice, _) in chosen.plans.items():
+            out.extend(self._apply(name, groups[name], f, choice, apps, commanded))
+        return out
+
+    def _evaluate(self, domains, apps, config, mode, caps, commanded):
+        """Plan one placement ({app_id: domain name}) under the power budget; an Evaluated."""
+        groups = _groups(domains)
         caps = dict(caps)
         for _ in range(sum(len(d.frequencies_khz) for d in self.domains.values())):
             plans = {name: self._plan(name, ids, caps[name], apps, config, mode, commanded)
@@ -56,26 +82,41 @@ class OuterLoop:
             if caps[name] == 0:
                 break
             caps[name] -= 1
-        out = Decisions()
-        for name, (f, choice, _) in plans.items():
-            out.extend(self._apply(name, groups[name], f, choice, apps, commanded))
-        return out
+        feasible = all(c.feasible for _, c, _ in plans.values())
+        if not any(s.placement is not None for s in apps.values()):
+            return placement.Evaluated(domains, plans, math.nan, math.nan, feasible)
+        listed = {d.name for s in apps.values() if s.placement is not None
+                  for d in s.placement.domains}
+        idle = sum(self.power.domain_power(n, self.domains[n].f_min, 0.0)
+                   for n in listed - set(plans))
+        energy = placement.board_energy(plans, groups, {a: s.rate_hz for a, s in apps.items()},
+                                        self.power.static_w, idle)
+        weights = score = 0.0
+        for name, (_, choice, _) in plans.items():
+            for app_id, index in zip(groups[name], choice.subnets):
+                weights += config.apps[app_id].priority
+                score += config.apps[app_id].priority * float(apps[app_id].model.accuracy[index])
+        return placement.Evaluated(domains, plans, energy, score / weights, feasible)
 
     def _plan(self, name, app_ids, cap, apps, cfg, mode, commanded):
         freqs = mode.frequencies(self.domains[name], cap)
         inputs = []
         for app_id in app_ids:
             state, target = apps[app_id], cfg.apps[app_id]
-            solo = state.model.base[None, :] * (
-                state.model.freq_factor(freqs)[:, None] * state.model.ratio)
-            inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
+            model = _model(state, name)
+            solo = model.base[None, :] * (model.freq_factor(freqs)[:, None] * model.ratio)
+            inputs.append(AppInput(app_id, solo, model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   mode.allowed(state, cfg), margin(state, cfg)))
+                                   mode.allowed(state, cfg),
+                                   model.margin(cfg.latency_quantile, cfg.latency_margin)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
         choice = search.solve(cfg.accuracy_slack, objective=cfg.objective)
-        current = _current_index(commanded.get(name), [apps[a].current for a in app_ids], freqs)
+        current = None
+        if all(apps[a].domain.name == name for a in app_ids):   # else it runs elsewhere now
+            current = _current_index(commanded.get(name), [apps[a].current for a in app_ids],
+                                     freqs)
         if current is not None and choice.feasible:
             keep = min(1.0 / cfg.latency_margin, (1.0 + cfg.latency_margin) / (
                 2.0 * cfg.latency_margin))
@@ -113,6 +154,21 @@ class OuterLoop:
                 state.over = state.under = state.since_switch = 0
                 out.subnets.append(subnet_decision(app_id, state, reason))
         return out
+
+
+def _groups(domains):
+    """Return {domain name: [app_id, ...]} of a placement {app_id: domain name}."""
+    groups = {}
+    for app_id, name in domains.items():
+        groups.setdefault(name, []).append(app_id)
+    return groups
+
+
+def _model(state, name):
+    """Return the application's latency model on domain `name` (the active one by default)."""
+    if state.placement is None or name == state.domain.name:
+        return state.model
+    return state.placement.models[name]
 
 
 def _current_index(pin, subnets, freqs):
