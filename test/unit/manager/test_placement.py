@@ -7,6 +7,7 @@ from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, FrameStats, SystemSnapshot
 from dynofa_ros.core.manager.inner_loop import sharing_slowdown
+from dynofa_ros.core.manager.joint_search import Choice
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.profiles import Domain
 import pytest
@@ -202,11 +203,9 @@ def test_least_energy_placement_among_feasible_ones_and_the_accuracy_slack():
 
 
 def test_board_energy_counts_static_power_once():
-    class Choice:
-        def __init__(self, latency, energy):
-            self.latency_ms, self.energy_mj = latency, energy
     # Two domains, each 10 frames/s at 4 W board power with 2 W static: 400 mJ/frame each.
-    plans = {'gpu': (0, Choice((50.0,), 400.0), 0), 'cpu0': (0, Choice((50.0,), 400.0), 0)}
+    each = Choice(0, (0,), (50.0,), 400.0, True, '')
+    plans = {'gpu': (0, each, 0), 'cpu0': (0, each, 0)}
     energy = placement.board_energy(plans, {'gpu': ['a'], 'cpu0': ['b']},
                                     {'a': 10.0, 'b': 10.0}, 2.0, 0.5)
     # Board: 2 W static + 2 x 2 W + 0.5 W idle = 6.5 W for 20 frames/s.
