@@ -5,6 +5,9 @@ Per domain, joint_search.DomainSearch evaluates its frequencies (up to the therm
 may allow only the cap) x the sub-networks of every application on it (those the mode allows).
 Under a power budget the most power-hungry domain's cap is lowered until the plans fit. A still
 valid current configuration is kept unless the new one is better by more than the hysteresis.
+With modes that map devices, applications listing several domains may also move: the current
+placement and others are planned alike and compared by board energy (placement.py); a domain
+left without applications is restored.
 """
 
 import math

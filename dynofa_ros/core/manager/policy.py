@@ -10,7 +10,9 @@ Each control period (`step`): the mode decides; the managed modes run the outer 
 (outer_loop.py: per DVFS domain a joint search, joint_search.py, over its frequencies and the
 sub-networks of every application on it, under the power budget and a thermal frequency cap),
 the Linux governor baselines hand the domains to the kernel. Stale system telemetry
-(telemetry.py) holds the current decision.
+(telemetry.py) holds the current decision. An application listing several domains has one
+latency model per domain; mode dynofa may move it between them (placement.py), and each frame's
+reported device tells whether a move was made.
 """
 
 import math
