@@ -89,7 +89,7 @@ def oracle_rows(scenario, platform, seed, dynofa):
     for k, (start, end) in enumerate(scenario.phases()):
         phase = comparison.phase_scenario(scenario, start, end)
         floor = dynofa[1][k]['top1'] if dynofa and dynofa[1][k]['frames'] else 0.0
-        row, _ = oracle.best(phase, floor)
+        row, config = oracle.best(phase, floor)
         if row is None:
             rows.append({'start': start, 'end': end, 'energy_j': math.nan, 'frames': 0,
                          'dropped': 0, 'over_pct': math.nan, 'top1': math.nan})
@@ -97,7 +97,7 @@ def oracle_rows(scenario, platform, seed, dynofa):
         scale = (end - start) / phase.duration_s
         rows.append(dict(row, start=start, end=end, energy_j=row['energy_j'] * scale,
                          frames=round(row['frames'] * scale),
-                         dropped=round(row['dropped'] * scale)))
+                         dropped=round(row['dropped'] * scale), placement=config[2]))
     return rows
 
 
@@ -127,7 +127,8 @@ def summary(runs):
             rows = [r for r in rows if r['frames']] or rows
         row = dict(_total(rows), policy=policy,
                    switches=result.subnet_switches if result else '-',
-                   dvfs=result.dvfs_changes if result else '-')
+                   dvfs=result.dvfs_changes if result else '-',
+                   placement=placement_text(result) if result else _static_placement(rows))
         row['similar'] = comparison.similar_latency(rows, base[1]) if base else None
         row['vs_oracle'] = None
         if oracle and all(r['frames'] for r in oracle[1]):
@@ -137,6 +138,28 @@ def summary(runs):
     return out
 
 
+def placement_text(result):
+    """Return where each application that could move ran, in seconds per domain."""
+    parts = []
+    for app_id, log in sorted(result.placements.items()):
+        seconds = {}
+        for (t, domain), (end, _) in zip(log, log[1:] + [(result.duration_s, None)]):
+            seconds[domain] = seconds.get(domain, 0.0) + end - t
+        moves = len(log) - 1
+        parts.append(f'{app_id}: ' + ', '.join(f'{d} {s:.1f} s' for d, s in seconds.items())
+                     + (f' ({moves} moves)' if moves != 1 else ' (1 move)'))
+    return '; '.join(parts)
+
+
+def _static_placement(rows):
+    """Return the oracle's placement per phase, e.g. 'rear: cpu0' or '0-10 s rear: gpu; ...'."""
+    texts = [(r, ', '.join(f'{a}: {d}' for a, d in sorted(r['placement'].items())))
+             for r in rows if r.get('placement')]
+    if len({t for _, t in texts}) <= 1:
+        return texts[0][1] if texts else '-'
+    return '; '.join(f'{r["start"]:g}-{r["end"]:g} s {t}' for r, t in texts)
+
+
 def _similar_text(similar):
     if similar is None:
         return 'n/a (schedutil misses its target in every phase)'
@@ -144,16 +167,18 @@ def _similar_text(similar):
     return f'{energy:+.1f}%, {top1:+.2f}' + ('' if ok else ' (misses its target there)')
 
 
-def markdown_table(rows):
-    """Return summary rows as a markdown table."""
-    lines = ['| ' + ' | '.join(HEADERS) + ' |', '|' + '---|' * len(HEADERS)]
+def markdown_table(rows, placement=False):
+    """Return summary rows as a markdown table (placement: with where applications ran)."""
+    headers = HEADERS + (('placement',) if placement else ())
+    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
     for r in rows:
         cells = (r['policy'], f'{r["mj_per_frame"]:.0f}', f'{r["watts"]:.2f}',
                  str(r['frames']), str(r['dropped']), f'{r["over_pct"]:.1f}',
                  f'{r["top1"]:.2f}', _similar_text(r['similar']),
                  'n/a' if r['vs_oracle'] is None else f'{r["vs_oracle"]:+.1f}%',
                  str(r['switches']), str(r['dvfs']))
-        lines.append('| ' + ' | '.join(cells) + ' |')
+        lines.append('| ' + ' | '.join(cells + ((r['placement'],) if placement else ()))
+                     + ' |')
     return '\n'.join(lines)
 
 
@@ -213,7 +238,8 @@ def main(argv=None):
         if args.duration:
             scenario = scenario.scaled(args.duration)
         runs = run_scenario(scenario, platform, policies, args.seed)
-        table = markdown_table(summary(runs))
+        table = markdown_table(summary(runs),
+                               placement=any(len(a.listed) > 1 for a in scenario.apps))
         report.append(f'\n### {scenario.name} [{scenario.label}] ({scenario.duration_s:g} s, '
                       f'SIMULATED, {os.path.basename(args.platform)}, seed {args.seed}): '
                       f'{scenario.description}\n\n' + table)

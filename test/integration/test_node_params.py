@@ -19,7 +19,8 @@ NAMES = {
                'temperature_limit_c latency_margin latency_quantile band_low down_frames '
                'up_frames accuracy_slack objective hold_after_down_s '
                'energy_hysteresis correction_gain frequency_sensitivity command_refresh_s '
-               'mapping_probe_s perception_stats_topic system_state_topic power_state_topic '
+               'mapping_probe_s mapping_move_saving mapping_dwell_s perception_stats_topic '
+               'system_state_topic power_state_topic '
                'mission_target_topic subnet_command_topic dvfs_command_topic '
                'mapping_command_topic dvfs_ack_topic dvfs_capabilities_topic',
     'hardware': 'platform_profile sysfs_root publish_rate_hz diagnostics_rate_hz '
@@ -27,8 +28,8 @@ NAMES = {
                 'power_state_topic diagnostics_topic state_dir allow_above_start_max ack_topic '
                 'capabilities_topic',
 }
-APP_KEYS = ('latency_target_ms min_accuracy priority catalog domains profile_key baseline_subnet '
-            'max_threads min_threads')
+APP_KEYS = ('latency_target_ms min_accuracy priority catalog domains profile_key profile_keys '
+            'baseline_subnet max_threads min_threads')
 
 
 @pytest.fixture

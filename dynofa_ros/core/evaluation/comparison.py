@@ -6,10 +6,11 @@ ending). A policy meets its target in a phase when at most MEET_PCT % of its fra
 target. The comparison at similar latency uses only the phases where the baseline (schedutil)
 meets its target: energy per frame there, policy vs baseline, and the top-1 difference; a policy
 that misses its target in such a phase is flagged. The oracle is the best static configuration
-per phase (one frequency per domain, one sub-network per application), found by brute force: every
-combination is ranked by the simulator's own physics in steady state (the same power law,
-scaling law and time slicing), then the cheapest ones that reach at least the accuracy dynofa
-reached in that phase are simulated in turn until one meets the target in simulation too.
+per phase (one frequency per domain, one sub-network per application, each application on one
+of its listed domains), found by brute force: every combination is ranked by the simulator's own
+physics in steady state (the same power law, scaling law and time slicing), then the cheapest
+ones that reach at least the accuracy dynofa reached in that phase are simulated in turn until
+one meets the target in simulation too.
 """
 
 import dataclasses
@@ -114,19 +115,31 @@ class Oracle:
         self.simulate = simulate
         self.top1 = np.array([s.top1 for s in catalog.subnets])
 
-    def _ref(self, app):
-        truth = self.platform.truth[app.domain]
+    def _ref(self, app, domain):
+        truth = self.platform.truth[domain]
         return np.array([min(s.latency_ms[truth['latency_key']].values())
                          for s in self.catalog.subnets])
 
     def candidates(self, scenario, lenient=1.0):
-        """Return every static configuration, cheapest first: [(mJ/frame, top1, freqs, subs)]."""
+        """
+        Return every static configuration, cheapest first.
+
+        [(mJ/frame, top1, freqs, subs, placement)]: each application on one of its listed
+        domains (placement: {app_id: domain}), one frequency per domain, one sub-network each.
+        """
+        out = []
+        for combo in itertools.product(*[a.listed for a in scenario.apps]):
+            placement = {a.app_id: d for a, d in zip(scenario.apps, combo)}
+            out.extend(self._placed(scenario, placement, lenient))
+        return sorted(out, key=lambda o: (o[0], -o[1]))
+
+    def _placed(self, scenario, placement, lenient):
         loads = {e.name: e.value for e in scenario.events if e.kind == 'load'}
-        domains = sorted({a.domain for a in scenario.apps})
+        domains = sorted(set(placement.values()))
         per_domain = []
         for name in domains:
             d = self.platform.domains[name]
-            apps = [a for a in scenario.apps if a.domain == name]
+            apps = [a for a in scenario.apps if placement[a.app_id] == name]
             k = self.platform.truth[name].get('sensitivity', 0.9)
             bg = loads.get(name, 0.0)
             options = []
@@ -146,17 +159,17 @@ class Oracle:
             subs = {}
             for c in combo:
                 subs.update(c[4])
-            out.append((1000.0 * power / fps, top1, freqs, subs))
-        return sorted(out, key=lambda o: (o[0], -o[1]))
+            out.append((1000.0 * power / fps, top1, freqs, subs, placement))
+        return out
 
     def _steady(self, name, d, apps, subs, f, factor, bg, lenient):
         """Return (domain W, frames/s, top-1, kHz, subnets) in steady state, None if too slow."""
         noise = math.exp(2.0 * self.platform.sim.get('latency_noise', 0.0)) / lenient
         solo, rate = [], []
         for a, s in zip(apps, subs):
-            ms = self.platform.true_ms(name, self._ref(a)[s], a.threads and 1 or 0)
+            ms = self.platform.true_ms(name, self._ref(a, name)[s], a.threads and 1 or 0)
             if a.threads:   # the best thread count for the load, as the controller would pick
-                ms = min(self.platform.true_ms(name, self._ref(a)[s], n) / cpu_share(
+                ms = min(self.platform.true_ms(name, self._ref(a, name)[s], n) / cpu_share(
                     self.platform.sim, d, n, bg) for n in range(1, a.threads + 1))
             else:
                 ms /= (1.0 - bg)
@@ -176,13 +189,13 @@ class Oracle:
         return (watts, sum(fps), top1, f, {a.app_id: s for a, s in zip(apps, subs)})
 
     def best(self, scenario, min_top1):
-        """Return (phase row, (freqs, subnets)) of the cheapest simulated-valid configuration."""
+        """Return (phase row, (freqs, subnets, placement)) of the cheapest valid configuration."""
         lenient = [c for c in self.candidates(scenario, LENIENT) if c[1] >= min_top1 - 1e-6]
         strict = [c for c in self.candidates(scenario, 1.0) if c[1] >= min_top1 - 1e-6]
-        for _, _, freqs, subs in lenient[:ORACLE_TRIES] + strict[:ORACLE_TRIES]:
-            rows = self.simulate(scenario, (freqs, subs))
+        for _, _, freqs, subs, placement in lenient[:ORACLE_TRIES] + strict[:ORACLE_TRIES]:
+            rows = self.simulate(scenario, (freqs, subs, placement))
             if meets(rows[0]) and rows[0]['top1'] >= min_top1 - 1e-6:
-                return rows[0], (freqs, subs)
+                return rows[0], (freqs, subs, placement)
         return None, None
 
 

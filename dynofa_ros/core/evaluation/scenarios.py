@@ -3,7 +3,8 @@ Scenarios of the simulated evaluation: who runs where, what targets, what happen
 
 Slack scenarios (the published experiments' setting: frames arrive at the target period, or back
 to back with a target the baseline meets): one model on the GPU, one on the CPU, one GPU + one
-CPU model, two GPU models below capacity, a back-to-back run. Overload scenarios (cameras faster
+CPU model, two GPU models below capacity, two GPU models one of which may move to a CPU cluster
+(device mapping), a back-to-back run. Overload scenarios (cameras faster
 than any sub-network finishes; kept to show behaviour under overload, not energy): target
 changes, contention, two models. `recovery` is a CPU model with intra-op threads and a competing
 process. Users write their own as YAML (`load_file`, schema in docs/evaluation.md).
@@ -34,6 +35,12 @@ class AppSpec:
     priority: int = 1
     min_accuracy: float = 0.0
     threads: int = 0            # intra-op threads the manager may use (0: not managed)
+    domains: tuple = ()         # where it may run, `domain` first (empty: `domain` only)
+
+    @property
+    def listed(self):
+        """Return the domains the application may run on, the one it starts on first."""
+        return self.domains or (self.domain,)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class Scenario:
 
 APP_KEYS = {'app_id': str, 'domain': str, 'camera_hz': float, 'latency_target_ms': float,
             'priority': int, 'min_accuracy': float, 'threads': int}
-REQUIRED_APP_KEYS = ('app_id', 'domain', 'camera_hz', 'latency_target_ms')
+REQUIRED_APP_KEYS = ('app_id', 'camera_hz', 'latency_target_ms')
 
 
 def _number(value, kind, where):
@@ -86,11 +93,20 @@ def _number(value, kind, where):
 def _app(raw, where):
     if not isinstance(raw, dict):
         raise ScenarioError(f'{where}: expected a mapping')
-    unknown = set(raw) - set(APP_KEYS)
+    unknown = set(raw) - set(APP_KEYS) - {'domains'}
     missing = [k for k in REQUIRED_APP_KEYS if k not in raw]
+    if ('domain' in raw) == ('domains' in raw):
+        missing.append('domain or domains (one of them)')
     if unknown or missing:
         raise ScenarioError(f'{where}: unknown keys {sorted(unknown)}, missing {missing}')
     values = {}
+    if 'domains' in raw:
+        listed = raw['domains']
+        if not isinstance(listed, list) or not listed or not all(
+                isinstance(d, str) and d for d in listed) or len(set(listed)) != len(listed):
+            raise ScenarioError(f'{where}.domains: expected a non-empty list of distinct domain '
+                                f'names, got {listed!r}')
+        values['domain'], values['domains'] = listed[0], tuple(listed) if len(listed) > 1 else ()
     for key, kind in APP_KEYS.items():
         if key in raw:
             values[key] = str(raw[key]) if kind is str else _number(raw[key], kind,
@@ -148,8 +164,8 @@ def load_file(path):
 
 def check_against(scenario, domains):
     """Raise ScenarioError when the scenario names a domain the platform lacks."""
-    names = [a.domain for a in scenario.apps] + [e.name for e in scenario.events
-                                                 if e.kind == 'load']
+    names = [d for a in scenario.apps for d in a.listed] + [
+        e.name for e in scenario.events if e.kind == 'load']
     unknown = sorted(set(names) - set(domains))
     if unknown:
         raise ScenarioError(f'scenario {scenario.name}: domains {unknown} are not simulated '
@@ -171,6 +187,12 @@ SCENARIOS = {
         'gpu_two', 'two models share the GPU below its capacity, cameras 8 Hz, targets the '
         'frame period (125 ms)', 20.0,
         (AppSpec('front', 'gpu', 8.0, 125.0, priority=2), AppSpec('rear', 'gpu', 8.0, 125.0))),
+    'gpu_two_map': Scenario(
+        'gpu_two_map', 'two models on the GPU, front 8 Hz / 125 ms (priority 2), rear 4 Hz / '
+        '250 ms; time slicing keeps the GPU clock high, and rear may move to CPU cluster cpu0 '
+        '(domains [gpu, cpu0])', 20.0,
+        (AppSpec('front', 'gpu', 8.0, 125.0, priority=2),
+         AppSpec('rear', 'gpu', 4.0, 250.0, domains=('gpu', 'cpu0')))),
     'back_to_back': Scenario(
         'back_to_back', 'one model on the GPU processing frames back to back, latency target '
         '70 ms', 20.0, (AppSpec('cam', 'gpu', 0.0, 70.0),)),

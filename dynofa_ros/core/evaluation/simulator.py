@@ -135,7 +135,9 @@ class SimPlatform:
 class _App:
     spec: object
     subnet: int
-    true_ms: list
+    true_ms: dict                # domain name -> reference latency per sub-network
+    domain: str = ''             # where it runs now
+    pending_domain: str = ''     # where the next frame runs ('' : here)
     pending: int = -1
     next_frame: float = 0.0
     queued: float = None
@@ -166,6 +168,7 @@ class SimResult:
     dvfs_changes: int
     marks: list = field(default_factory=list)   # (t, energy J so far) at every event and the end
     threads: dict = field(default_factory=dict)  # app_id -> list of (t, threads) changes
+    placements: dict = field(default_factory=dict)   # app_id -> [(t, domain)], from t 0
 
 
 class Simulator:
@@ -177,7 +180,8 @@ class Simulator:
         Prepare one run.
 
         policy: a manager policy, or SUBNET_GOVERNOR; static: (frequency per domain in kHz,
-        sub-network index per app) to run fixed instead of any policy (the oracle's candidates).
+        sub-network index per app[, domain per app]) to run fixed instead of any policy (the
+        oracle's candidates).
         """
         self.scenario = scenario
         self.platform = platform or SimPlatform()
@@ -194,29 +198,33 @@ class Simulator:
         for a in scenario.apps:
             prefix = f'apps.{a.app_id}.'
             values.update({prefix + 'latency_target_ms': a.latency_target_ms,
-                           prefix + 'priority': a.priority, prefix + 'domains': [a.domain],
+                           prefix + 'priority': a.priority, prefix + 'domains': list(a.listed),
                            prefix + 'min_accuracy': a.min_accuracy,
                            prefix + 'profile_key': self.platform.profile_key(a.domain)})
+            if len(a.listed) > 1:
+                values[prefix + 'profile_keys'] = [self.platform.profile_key(d)
+                                                   for d in a.listed]
             if a.threads:
                 values.update({prefix + 'max_threads': a.threads, prefix + 'min_threads': 1})
         values.update(overrides or {})
         self.config = manager_config.initial([a.app_id for a in scenario.apps], values)
-        used = {a.domain for a in scenario.apps}
+        used = {d for a in scenario.apps for d in a.listed}
         self.feed = self.platform.sim.get('gpu_feed_domain', '')
-        if self.feed and any(self.platform.domains[a.domain].kind == 'devfreq'
-                             for a in scenario.apps):
+        if self.feed and any(self.platform.domains[d].kind == 'devfreq' for d in used):
             used.add(self.feed)
         self.domains = {n: self.platform.domains[n] for n in sorted(used)}
-        self.managed = {a.domain for a in scenario.apps}
+        start = static[2] if static and len(static) > 2 else {}
+        self.managed = {start.get(a.app_id, a.domain) for a in scenario.apps}
         domains = list(self.platform.domains.values())
         self.policy = ManagerPolicy(self.config, domains, catalog_loader=lambda path: cat,
                                     power_model=PowerModel(domains, self.platform.profile.model))
         self.catalog = cat
         self.apps = {}
         for a in scenario.apps:
-            truth = self.platform.truth[a.domain]
-            true_ms = [min(s.latency_ms[truth['latency_key']].values()) for s in cat.subnets]
-            app = self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms)
+            true_ms = {d: [min(s.latency_ms[self.platform.truth[d]['latency_key']].values())
+                           for s in cat.subnets] for d in a.listed}
+            app = self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms,
+                                             start.get(a.app_id, a.domain))
             if a.camera_hz > 0:     # free-running cameras: each starts at its own phase
                 app.next_frame = self.phase_rng.random() / a.camera_hz
             app.threads = a.threads
@@ -234,6 +242,7 @@ class Simulator:
         self.delayed = []        # (time the pin takes effect, domain, kHz)
         self.background = dict.fromkeys(self.domains, 0.0)
         self.thread_log = {a.app_id: [] for a in scenario.apps}
+        self.placement_log = {a: [(0.0, app.domain)] for a, app in self.apps.items()}
 
     def _apply(self, decisions, t):
         changes = 0
@@ -244,6 +253,8 @@ class Simulator:
         for d in decisions.mappings:
             if d.app_id in self.apps and d.num_threads > 0:
                 self.apps[d.app_id].pending_threads = d.num_threads
+            if d.app_id in self.apps and d.device:
+                self.apps[d.app_id].pending_domain = self._device_domain(self.apps[d.app_id], d)
         for d in decisions.dvfs:
             if d.domain not in self.domains or (self.forced and d.domain in self.managed):
                 continue
@@ -255,7 +266,29 @@ class Simulator:
                 gov = SimGovernor(d.governor, self.domains[d.domain])
                 self.governors[d.domain] = gov
                 self.freq[d.domain] = gov.freq
+            elif d.mode == 'restore':      # back to the board's default, as never managed
+                domain = self.domains[d.domain]
+                self.governors[d.domain] = SimGovernor(domain.baseline_governor('schedutil'),
+                                                       domain)
         return changes
+
+    def _device_domain(self, app, decision):
+        """
+        Return the listed domain a MappingDecision puts the application on, as a node would.
+
+        'cuda': the listed devfreq domain; 'cpu': the listed cpufreq cluster whose cores the
+        decision pins it to, else the only one listed. ValueError for a device it cannot use
+        (a stand-in for the perception node's refusal would hide a manager bug here).
+        """
+        kind = 'devfreq' if decision.device.startswith('cuda') else 'cpufreq'
+        listed = [self.domains[n] for n in app.spec.listed if self.domains[n].kind == kind]
+        pinned = [d for d in listed if decision.cpu_affinity and
+                  tuple(d.cpus) == tuple(decision.cpu_affinity)]
+        if pinned or len(listed) == 1:
+            return (pinned or listed)[0].name
+        raise ValueError(f'{app.spec.app_id}: device {decision.device!r} with cores '
+                         f'{list(decision.cpu_affinity)} is none of its domains '
+                         f'{list(app.spec.listed)}')
 
     def _power(self, busy):
         total = self.platform.static_w
@@ -331,7 +364,7 @@ class Simulator:
         result = SimResult(self.scenario.name, self.label, energy, self.scenario.duration_s,
                            {a: app.frames for a, app in self.apps.items()}, timeline,
                            sum(app.switches for app in self.apps.values()), dvfs_changes,
-                           marks, self.thread_log)
+                           marks, self.thread_log, self.placement_log)
         result.drops = {a: app.drops for a, app in self.apps.items()}
         return result
 
@@ -357,7 +390,13 @@ class Simulator:
                     app.threads = app.pending_threads
                     self.thread_log[app.spec.app_id].append((t, app.threads))
                 app.pending_threads = 0
-                true = self.platform.true_ms(app.spec.domain, app.true_ms[app.subnet],
+                if app.pending_domain and app.pending_domain != app.domain:
+                    # Between frames, as the perception node moves its engine; costs a delay.
+                    app.domain = app.pending_domain
+                    extra += self.platform.sim.get('move_overhead_ms', 0.0)
+                    self.placement_log[app.spec.app_id].append((t, app.domain))
+                app.pending_domain = ''
+                true = self.platform.true_ms(app.domain, app.true_ms[app.domain][app.subnet],
                                              app.threads)
                 app.work = true * math.exp(self.rng.gauss(0.0, noise)) + extra
 
@@ -365,7 +404,7 @@ class Simulator:
         busy = {}
         feed = 0.0
         for name, d in self.domains.items():
-            running = [a for a in self.apps.values() if a.busy and a.spec.domain == name]
+            running = [a for a in self.apps.values() if a.busy and a.domain == name]
             bg = self.background[name]
             busy[name] = bg + (1.0 - bg) * (1.0 if running else 0.0)
             if not running:
@@ -399,7 +438,8 @@ class Simulator:
         target = self.config.apps[app.spec.app_id].latency_target_ms
         app.frames.append((t, latency, target, app.subnet, self.catalog.subnets[app.subnet].top1))
         stats = FrameStats(app.spec.app_id, t, app.subnet, latency, app.processed, app.dropped,
-                           app.threads)
+                           app.threads, 'cuda' if self.domains[app.domain].kind == 'devfreq'
+                           else 'cpu')
         if not self.static:
             dvfs_counter[0] += self._apply(self.policy.on_frame(stats), t)
 

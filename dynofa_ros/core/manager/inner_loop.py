@@ -54,6 +54,7 @@ class AppState:
     note: str = 'no decision yet'
     need_outer: bool = False
     mapping: object = None      # thread_mapping.ThreadController, None: mapping not managed
+    placement: object = None    # placement.AppPlacement, None: one domain, never moved
 
 
 def update_rate(state, stats):

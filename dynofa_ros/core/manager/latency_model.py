@@ -4,12 +4,12 @@ Latency model of one application: profiled per sub-network, scaled by frequency,
 predicted(s, f) = base(s) * (k * f_ref / f + (1 - k)) * ratio * slowdown
 
 base(s) comes from the catalog's latency table for the chosen profile key at the reference
-frequency f_ref (the domain's maximum: profiles are taken with the performance governor); k is
-the share of the work that scales with frequency (core/platforms/scaling_law.py): the setting
-until frames measured at two frequencies at least 15 % apart give a fit; ratio is an
-EWMA of measured / predicted and captures what the profile misses (other programs on the same
-cores, a different machine); slowdown accounts for other managed applications sharing the
-domain (inner_loop.sharing_slowdown).
+frequency f_ref (the domain's maximum: profiles are taken with the performance governor); k is the
+share of the work that scales with frequency (core/platforms/scaling_law.py): the setting until
+frames measured at two frequencies at least 25 % apart, alone on the domain, give a fit; ratio is
+an EWMA of measured / predicted and captures what the profile misses (other programs on the same
+cores, a different machine); slowdown accounts for other managed applications sharing the domain
+(inner_loop.sharing_slowdown).
 """
 
 from collections import deque
@@ -22,7 +22,7 @@ import numpy as np
 RATIO_LIMITS = (0.05, 20.0)
 FIT_MIN_FRAMES = 8      # frames at a frequency before it counts for the sensitivity fit
 FIT_RECENT = 100        # ... measured within this many frames of the newest
-FIT_SPAN = 1.15         # the frequencies fitted span at least this ratio
+FIT_SPAN = 1.25         # the frequencies fitted span at least this ratio
 FIT_GAIN = 0.2          # EWMA gain of the per-frequency measurements
 K_LIMITS = (0.5, 1.0)   # a fitted sensitivity outside this is clipped
 SPREAD_FRAMES = 100     # measured/predicted ratios kept for the latency margin
@@ -132,6 +132,12 @@ class LatencyModel:
         """Return True while fewer than two frequencies have recent frames for the fit."""
         return self.learned is None and len(self._fit_points()) < 2
 
+    def sampled_frequency(self):
+        """Return the frequency (kHz) with enough recent frames for the fit, or None."""
+        ready = [f for f, (_, n, last) in self.by_freq.items()
+                 if n >= FIT_MIN_FRAMES and self.samples - last <= FIT_RECENT]
+        return max(ready, key=lambda f: self.by_freq[f][2]) if ready else None
+
     def _fit_points(self):
         return [(self.f_ref / f, m) for f, (m, n, last) in self.by_freq.items()
                 if n >= FIT_MIN_FRAMES and self.samples - last <= FIT_RECENT]
@@ -181,7 +187,9 @@ class LatencyModel:
             self.ratio = math.exp(
                 (1 - self.gain) * math.log(self.ratio) + self.gain * math.log(raw))
         self.samples += 1
-        per_profile = measured_ms / (self.base[index] * self.scale * slowdown)
+        if slowdown > 1.0:
+            return self.ratio       # shared with other applications: the sharing model's error
+        per_profile = measured_ms / (self.base[index] * self.scale)
         entry = self.by_freq.setdefault(int(f_khz), [per_profile, 0, 0])
         entry[0] += FIT_GAIN * (per_profile - entry[0])
         entry[1] += 1

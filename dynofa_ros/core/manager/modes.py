@@ -3,12 +3,12 @@ The manager's policies as mode objects: what each does on a frame and each contr
 
 `select(name)` returns the mode for a `policy` setting (config.POLICIES):
 
-| mode | per frame | per period | DVFS | sub-networks | thread mapping |
+| mode | per frame | per period | DVFS | sub-networks | thread / device mapping |
 |---|---|---|---|---|---|
-| DynOfa (dynofa) | inner loop | outer loop | searched | switched | yes |
-| AlgorithmOnly | inner loop | outer loop | thermal cap (maximum) | switched | no |
-| HardwareOnly | over target: early outer step | outer loop | searched | fixed | no |
-| GovernorBaseline (performance, ...) | nothing | governor command | kernel | fixed | no |
+| DynOfa (dynofa) | inner loop | outer loop | searched | switched | yes / yes |
+| AlgorithmOnly | inner loop | outer loop | thermal cap (maximum) | switched | no / no |
+| HardwareOnly | over target: early outer step | outer loop | searched | fixed | no / no |
+| GovernorBaseline (performance, ...) | nothing | governor command | kernel | fixed | no / no |
 
 A mode keeps no state of its own: it acts on the ManagerPolicy it is given (`manager`).
 """
@@ -27,6 +27,7 @@ class Mode:
     """One `policy` setting; subclasses say what it does."""
 
     maps_threads = False       # commands the intra-op thread count (apps with max_threads > 0)
+    maps_devices = False       # moves applications between their listed domains (placement.py)
 
     def __init__(self, name):
         self.name = name
@@ -63,7 +64,7 @@ class ManagedMode(Mode):
         if cfg.temperature_limit_c > 0 and math.isfinite(temp):
             manager.cap.update(thermal_caps(manager.cap, manager.domains, temp,
                                             cfg.temperature_limit_c))
-        return manager.outer.step(manager.apps, cfg, self, manager.cap, manager.commanded)
+        return manager.outer.step(manager.apps, cfg, self, manager.cap, manager.commanded, now)
 
     def frequencies(self, domain, cap):
         """Return what the outer loop may choose from, in kHz: indices up to `cap`."""
@@ -98,9 +99,10 @@ class SubnetSwitching(ManagedMode):
 
 
 class DynOfa(SubnetSwitching):
-    """Dynamic-OFA: sub-networks, DVFS frequencies and thread mapping together."""
+    """Dynamic-OFA: sub-networks, DVFS frequencies, thread and device mapping together."""
 
     maps_threads = True
+    maps_devices = True
 
 
 class AlgorithmOnly(SubnetSwitching):

@@ -224,7 +224,7 @@ def test_oracle_is_the_cheapest_static_configuration_that_meets_the_target():
         return comparison.phase_rows(Simulator(phase, 'performance', platform, seed=1,
                                                static=static).run(), phase)
     oracle = comparison.Oracle(platform, platform.catalog(), simulate)
-    row, (freqs, subs) = oracle.best(scenario, 77.0)
+    row, (freqs, subs, _) = oracle.best(scenario, 77.0)
     assert comparison.meets(row) and row['top1'] >= 77.0
     perf = simulate(scenario, ({'gpu': platform.domains['gpu'].f_max}, subs))[0]
     assert row['energy_j'] / row['frames'] < perf['energy_j'] / perf['frames']

@@ -97,10 +97,15 @@ def test_a_probe_one_frequency_down_fits_the_sensitivity_and_then_saves_energy()
     def true_latency(index, f):         # the board's work scales less with 1/f than assumed
         return float(model.base[index] * latency_factor(f, model.f_ref, 0.6))
     policy.on_system(system(0.0, policy))
-    first = policy.step(0.0).dvfs[0]
-    decisions = frames(policy, 'cam', 0.0, 60, true_latency, period=0.25, step_every=4)
-    assert any('probe' in d.reason for d in decisions) or 'probe' in first.reason
-    assert not model.wants_frequency_sample()
+    policy.step(0.0)
+    reasons = []
+    for k in range(15):       # 4 frames a second, an outer step every second
+        frames(policy, 'cam', k, 4, true_latency, period=0.25)
+        policy.on_system(system(k + 1.0, policy))
+        reasons += [d.reason for d in policy.step(k + 1.0).dvfs]
+    # 8 frames at the planned frequency, then a probe 25 % away until 8 frames there too.
+    assert any('probe' in r for r in reasons), reasons
+    assert len(model.by_freq) >= 2 and not model.wants_frequency_sample()
     assert model.k == pytest.approx(0.6, abs=0.05)
     # What it learnt lets the outer loop plan a frequency the prior 0.9 ruled out.
     policy.on_system(system(20.0, policy))
