@@ -67,6 +67,21 @@ def truth(policy, app, factor=1.0):
     return latency
 
 
+def planned_then_slowed(**values):
+    """
+    Return (policy, state, plan): one outer step, then a 1.6x slowdown for two frames.
+
+    The inner loop has switched down from the outer loop's plan (held).
+    """
+    policy = make(up_frames=5, **values)
+    policy.on_system(system(0.0, policy))
+    policy.step(0.0)
+    state = policy.apps['cam']
+    plan = state.planned
+    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
+    return policy, state, plan
+
+
 def test_target_met_with_least_energy_and_no_changes_when_on_model():
     # latency_quantile 0: the fixed margin (a margin from the spread is tested separately).
     policy = make(latency_quantile=0.0, **{'apps.cam.latency_target_ms': 80.0})
@@ -198,11 +213,7 @@ def test_inner_loop_reacts_within_a_few_frames_and_then_holds():
 
 
 def test_up_switch_when_latency_drops_and_backoff_prevents_oscillation():
-    policy = make(up_frames=5)
-    policy.on_system(system(0.0, policy))
-    policy.step(0.0)
-    state = policy.apps['cam']
-    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))
+    policy, state, _ = planned_then_slowed()
     low = state.current
     # Contention ends: latency falls under the band, a more accurate sub-network comes back.
     up = frames(policy, 'cam', 1.0, 40, truth(policy, 'cam', 1.0), step_every=20)
@@ -222,14 +233,8 @@ def test_up_switch_when_latency_drops_and_backoff_prevents_oscillation():
 
 
 def test_the_inner_loop_climbs_back_to_the_outer_plan_and_no_higher():
-    policy = make(up_frames=5)
-    policy.on_system(system(0.0, policy))
-    policy.step(0.0)
-    state = policy.apps['cam']
-    plan = state.planned
-    assert plan == state.current >= 1
-    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))     # contention: down
-    assert state.current < plan
+    policy, state, plan = planned_then_slowed()
+    assert 1 <= plan and state.current < plan
     # Contention over, latency far under the band: the inner loop climbs back to the plan
     # but not above it (the outer loop weighs energy against the more accurate ones).
     frames(policy, 'cam', 1.0, 60, truth(policy, 'cam', 0.5))
@@ -237,11 +242,7 @@ def test_the_inner_loop_climbs_back_to_the_outer_plan_and_no_higher():
 
 
 def test_a_new_target_clears_the_backoff_and_the_hold_after_a_down_switch():
-    policy = make(up_frames=5)
-    policy.on_system(system(0.0, policy))
-    policy.step(0.0)
-    state = policy.apps['cam']
-    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
+    policy, state, _ = planned_then_slowed()
     low = state.current
     state.backoff = 16                                          # after many undone up-switches
     assert policy.mode.allowed(state, policy.config) == tuple(range(low + 1))  # held down
@@ -378,11 +379,7 @@ def test_measured_power_feeds_the_policy_model():
 
 
 def test_a_target_set_again_to_the_same_value_clears_the_hold_and_backoff():
-    policy = make(up_frames=5)
-    policy.on_system(system(0.0, policy))
-    policy.step(0.0)
-    state = policy.apps['cam']
-    frames(policy, 'cam', 0.1, 2, truth(policy, 'cam', 1.6))  # contention: switched down
+    policy, state, _ = planned_then_slowed()
     state.backoff = 8
     assert policy.mode.allowed(state, policy.config) is not None   # held down
     policy.configure(policy.config)                                # nothing set: nothing new
