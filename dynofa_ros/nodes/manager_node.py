@@ -44,7 +44,7 @@ class ManagerNode(Node):
         profile = paths.resolve(start['platform_profile'], 'platform profile')
         platform = load_profile(profile)
         self.domains = planning_domains(platform)
-        self.domain_names = {d.name for d in self.domains}
+        self.domain_names = {d.name: d.kind for d in self.domains}   # kinds check profile_keys
         apps = list(start['apps'])
         first_domain = {'domains': [self.domains[0].name]}  # the spec's default: empty
         values = self.spec_params.declare_mapped('apps', apps, first_domain)
@@ -57,6 +57,7 @@ class ManagerNode(Node):
         self.pending = None
         self.unmanaged_seen = set()
         self.refusals = RefusalThrottle(5.0)
+        self.touched = set()       # parameter names set since the last configure (re-sets too)
         self.last_dvfs, self.last_dvfs_time = {}, 0.0
         self.acks, self.excluded = {}, {}
         self.affinity = {app: hardware_limits.cluster_affinity(
@@ -105,13 +106,14 @@ class ManagerNode(Node):
     def _apply(self, values):
         try:
             self.pending = self._changed(values)
+            self.touched.update(values)
         except ValueError as exc:  # checked on set: only a file changed since gets here
             self.get_logger().error(f'parameter change not applied: {exc}')
 
     def _on_timer(self):
         if self.pending is not None:
-            self.policy.configure(self.pending)
-            self.pending = None
+            self.policy.configure(self.pending, self.touched)
+            self.pending, self.touched = None, set()
             if self.policy.config.control_period_s != self.period:
                 self.period = self.policy.config.control_period_s
                 self.timer.cancel()
@@ -135,7 +137,7 @@ class ManagerNode(Node):
             return
         stats = FrameStats(msg.app_id, time.monotonic(), msg.subnet_index,
                            msg.inference_latency_ms, msg.frames_processed, msg.frames_dropped,
-                           msg.num_threads)
+                           msg.num_threads, msg.device)
         self._publish(self.policy.on_frame(stats))
 
     def _unmanaged(self, app_id):
@@ -247,7 +249,8 @@ class ManagerNode(Node):
                                  cpu_affinity=list(cores), reason=d.reason)
             msg.header.stamp = stamp
             self.mapping_pub.publish(msg)
-            self.get_logger().info(f'{d.app_id} -> {d.num_threads} threads: {d.reason}')
+            self.get_logger().info(f'{d.app_id} -> {d.device or "same device"}, '
+                                   f'{d.num_threads or "same"} threads: {d.reason}')
 
     def _diagnostics(self, now):
         status = self.policy.status(now)

@@ -189,6 +189,9 @@ def report(system, phases, code, warning=''):
     tl = run_report.load(system.output_bag)
     rows = run_report.summarize(tl, phases)
     table = run_report.format_table(rows, tl)
+    back = run_report.format_recovery(run_report.recovery(tl, phases))
+    if back:
+        table += f'\n{back}'
     if warning:  # kept with the results, so a trivial-looking mission is explained
         table += f'\n{warning}'
     png = os.path.join(system.out, 'timeline.png')

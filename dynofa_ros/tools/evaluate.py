@@ -1,53 +1,184 @@
 """
 Evaluate the manager's policies on the simulated platform: a table per scenario and PNG timelines.
 
-Every number is SIMULATED (dynofa_ros/core/evaluation/simulator.py), not measured on a board.
-Example: `evaluate --out /tmp/eval` or `evaluate --scenario two_models --duration 10`.
+Every number is SIMULATED (dynofa_ros/core/evaluation/simulator.py), not measured on a board,
+and the report names the platform file and seed that produced it. Example: `evaluate --out
+/tmp/eval`, `evaluate --scenario gpu_two --duration 10`, or `evaluate --scenario my_mission.yaml
+--platform my_board_sim.yaml` (schemas: docs/evaluation.md, docs/platform_profiles.md).
 """
 
 import argparse
+import math
 import os
 import sys
 
-from dynofa_ros.core.evaluation.scenarios import SCENARIOS
-from dynofa_ros.core.evaluation.simulator import DEFAULT_PLATFORM, metrics, SimPlatform, Simulator
+from dynofa_ros.core.common.errors import ConfigError
+from dynofa_ros.core.evaluation import comparison
+from dynofa_ros.core.evaluation.scenarios import check_against, load_file, SCENARIOS
+from dynofa_ros.core.evaluation.simulator import (DEFAULT_PLATFORM, SimPlatform, Simulator,
+                                                  SUBNET_GOVERNOR)
 from dynofa_ros.core.manager.config import POLICIES
 
-COLUMNS = (('policy', '{}'), ('energy_j', '{:.1f}'), ('frames', '{}'),
-           ('mj_per_frame', '{:.0f}'), ('vs_schedutil', '{}'), ('mean_ms', '{:.1f}'),
-           ('p99_ms', '{:.1f}'), ('over_target_pct', '{:.1f}'), ('mean_top1', '{:.2f}'),
-           ('subnet_switches', '{}'), ('dvfs_changes', '{}'))
-HEADERS = ('policy', 'energy J', 'frames', 'mJ/frame', 'mJ/frame vs schedutil', 'mean ms',
-           'p99 ms', 'over target %', 'mean top-1 %', 'sub-net switches', 'DVFS changes')
+ORACLE = 'oracle'
+ROWS = tuple(POLICIES) + (SUBNET_GOVERNOR, ORACLE)
+BASELINE = 'schedutil'
+HEADERS = ('policy', 'mJ/frame', 'W (J/s)', 'frames', 'dropped', 'over target %',
+           'mean top-1 %', 'vs schedutil at similar latency: energy/frame, top-1',
+           'vs oracle energy/frame', 'sub-net switches', 'DVFS changes')
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog='evaluate', description='Run the simulated scenarios under each policy (SIMULATED '
-        'results, not measured on hardware).')
-    parser.add_argument('--scenario', action='append', choices=sorted(SCENARIOS),
-                        help='scenario to run (repeatable; default: all)')
-    parser.add_argument('--policy', action='append', choices=POLICIES,
-                        help='policy to run (repeatable; default: all)')
+        prog='evaluate', description='Run simulated scenarios under each policy, plus '
+        'sub-network switching on schedutil and the best static configuration per phase '
+        '(oracle). SIMULATED results, not measured on hardware.')
+    parser.add_argument('--scenario', action='append', metavar='NAME|FILE',
+                        help=f'a built-in scenario ({", ".join(sorted(SCENARIOS))}) or a '
+                        'scenario YAML file (docs/evaluation.md); repeatable; default: all '
+                        'built-in')
+    parser.add_argument('--policy', action='append', choices=ROWS,
+                        help='row to run (repeatable; default: all)')
     parser.add_argument('--duration', type=float, default=0.0,
                         help='compress each scenario to this many seconds (default: as defined)')
     parser.add_argument('--seed', type=int, default=1, help='noise seed (default 1)')
     parser.add_argument('--platform', default=DEFAULT_PLATFORM,
-                        help='simulation file: platform profile + ground truth '
+                        help='simulation file: platform profile + simulation constants '
                         '(docs/platform_profiles.md; default %(default)s)')
     parser.add_argument('--out', default='', help='directory for PNG timelines and results.md')
     return parser
 
 
-def markdown_table(rows):
-    """Return rows of metrics as a markdown table (with the vs-schedutil column filled)."""
-    base = next((r['mj_per_frame'] for r in rows if r['policy'] == 'schedutil'), None)
-    lines = ['| ' + ' | '.join(HEADERS) + ' |', '|' + '---|' * len(HEADERS)]
+def load_scenarios(names, domains):
+    """Return the Scenarios named (built-in names or YAML files); ConfigError if unusable."""
+    out = []
+    for name in names or sorted(SCENARIOS):
+        if name in SCENARIOS:
+            scenario = SCENARIOS[name]
+        elif os.path.isfile(name):
+            scenario = load_file(name)
+        else:
+            raise ConfigError(f'--scenario {name}: neither a built-in scenario '
+                              f'({", ".join(sorted(SCENARIOS))}) nor a file')
+        check_against(scenario, domains)
+        out.append(scenario)
+    return out
+
+
+def run_scenario(scenario, platform, policies, seed):
+    """Run every row on one scenario; return {row: (result or None, phase rows)}."""
+    runs = {}
+    for policy in policies:
+        if policy == ORACLE:
+            continue
+        result = Simulator(scenario, policy, platform, seed=seed).run()
+        runs[policy] = (result, comparison.phase_rows(result, scenario))
+    if ORACLE in policies:
+        runs[ORACLE] = (None, oracle_rows(scenario, platform, seed, runs.get('dynofa')))
+    return runs
+
+
+def oracle_rows(scenario, platform, seed, dynofa):
+    """Return the oracle's phase rows (scaled to each phase's length); frames 0 if none fits."""
+    cat = platform.catalog()
+
+    def simulate(phase, static):
+        result = Simulator(phase, 'performance', platform, seed=seed, static=static).run()
+        return comparison.phase_rows(result, phase)
+    oracle = comparison.Oracle(platform, cat, simulate)
+    rows = []
+    for k, (start, end) in enumerate(scenario.phases()):
+        phase = comparison.phase_scenario(scenario, start, end)
+        floor = dynofa[1][k]['top1'] if dynofa and dynofa[1][k]['frames'] else 0.0
+        row, config = oracle.best(phase, floor)
+        if row is None:
+            rows.append({'start': start, 'end': end, 'energy_j': math.nan, 'frames': 0,
+                         'dropped': 0, 'over_pct': math.nan, 'top1': math.nan})
+            continue
+        scale = (end - start) / phase.duration_s
+        rows.append(dict(row, start=start, end=end, energy_j=row['energy_j'] * scale,
+                         frames=round(row['frames'] * scale),
+                         dropped=round(row['dropped'] * scale), placement=config[2]))
+    return rows
+
+
+def _total(rows):
+    frames = sum(r['frames'] for r in rows)
+    energy = sum(r['energy_j'] for r in rows)
+    seconds = sum(r['end'] - r['start'] for r in rows)
+    over = sum(r['over_pct'] * r['frames'] for r in rows if r['frames']) / frames if (
+        frames) else math.nan
+    top1 = sum(r['top1'] * r['frames'] for r in rows if r['frames']) / frames if (
+        frames) else math.nan
+    return {'mj_per_frame': 1000.0 * energy / frames if frames else math.nan,
+            'watts': energy / seconds if frames else math.nan, 'frames': frames,
+            'dropped': sum(r['dropped'] for r in rows), 'over_pct': over, 'top1': top1}
+
+
+def summary(runs):
+    """Return one dict per row: totals, the comparison at similar latency and vs the oracle."""
+    base = runs.get(BASELINE)
+    oracle = runs.get(ORACLE)
+    out = []
+    for policy, (result, rows) in runs.items():
+        missing = sum(1 for r in rows if not r['frames'])
+        if policy == ORACLE and missing:
+            # Phases where no static configuration meets the target: totals over the others.
+            policy = f'oracle (none meets the target in {missing} of {len(rows)} phases)'
+            rows = [r for r in rows if r['frames']] or rows
+        row = dict(_total(rows), policy=policy,
+                   switches=result.subnet_switches if result else '-',
+                   dvfs=result.dvfs_changes if result else '-',
+                   placement=placement_text(result) if result else _static_placement(rows))
+        row['similar'] = comparison.similar_latency(rows, base[1]) if base else None
+        row['vs_oracle'] = None
+        if oracle and all(r['frames'] for r in oracle[1]):
+            mine, best = row['mj_per_frame'], _total(oracle[1])['mj_per_frame']
+            row['vs_oracle'] = 100.0 * (mine / best - 1.0)
+        out.append(row)
+    return out
+
+
+def placement_text(result):
+    """Return where each application that could move ran, in seconds per domain."""
+    parts = []
+    for app_id, log in sorted(result.placements.items()):
+        seconds = {}
+        for (t, domain), (end, _) in zip(log, log[1:] + [(result.duration_s, None)]):
+            seconds[domain] = seconds.get(domain, 0.0) + end - t
+        moves = len(log) - 1
+        parts.append(f'{app_id}: ' + ', '.join(f'{d} {s:.1f} s' for d, s in seconds.items())
+                     + (f' ({moves} moves)' if moves != 1 else ' (1 move)'))
+    return '; '.join(parts)
+
+
+def _static_placement(rows):
+    """Return the oracle's placement per phase, e.g. 'rear: cpu0' or '0-10 s rear: gpu; ...'."""
+    texts = [(r, ', '.join(f'{a}: {d}' for a, d in sorted(r['placement'].items())))
+             for r in rows if r.get('placement')]
+    if len({t for _, t in texts}) <= 1:
+        return texts[0][1] if texts else '-'
+    return '; '.join(f'{r["start"]:g}-{r["end"]:g} s {t}' for r, t in texts)
+
+
+def _similar_text(similar):
+    if similar is None:
+        return 'n/a (schedutil misses its target in every phase)'
+    energy, top1, ok = similar
+    return f'{energy:+.1f}%, {top1:+.2f}' + ('' if ok else ' (misses its target there)')
+
+
+def markdown_table(rows, placement=False):
+    """Return summary rows as a markdown table (placement: with where applications ran)."""
+    headers = HEADERS + (('placement',) if placement else ())
+    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
     for r in rows:
-        r = dict(r)
-        r['vs_schedutil'] = (f'{100.0 * (r["mj_per_frame"] / base - 1):+.1f}%'
-                             if base else 'n/a')
-        lines.append('| ' + ' | '.join(fmt.format(r[key]) for key, fmt in COLUMNS) + ' |')
+        cells = (r['policy'], f'{r["mj_per_frame"]:.0f}', f'{r["watts"]:.2f}',
+                 str(r['frames']), str(r['dropped']), f'{r["over_pct"]:.1f}',
+                 f'{r["top1"]:.2f}', _similar_text(r['similar']),
+                 'n/a' if r['vs_oracle'] is None else f'{r["vs_oracle"]:+.1f}%',
+                 str(r['switches']), str(r['dvfs']))
+        lines.append('| ' + ' | '.join(cells + ((r['placement'],) if placement else ()))
+                     + ' |')
     return '\n'.join(lines)
 
 
@@ -92,25 +223,29 @@ def main(argv=None):
         return 2
     try:
         platform = SimPlatform(args.platform)
+        scenarios = load_scenarios(args.scenario, platform.truth)
     except (OSError, ValueError) as exc:
         print(f'evaluate: {exc}', file=sys.stderr)
         return 2
-    policies = args.policy or list(POLICIES)
+    policies = args.policy or list(ROWS)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    report = ['SIMULATED results (dynofa_ros/core/evaluation/simulator.py on '
-              f'{os.path.basename(args.platform)}, seed {args.seed}); not measured on hardware.']
-    for name in args.scenario or sorted(SCENARIOS):
-        scenario = SCENARIOS[name]
+    report = [f'SIMULATED results: dynofa_ros/core/evaluation/simulator.py, platform file '
+              f'{args.platform}, seed {args.seed}; not measured on hardware. "At similar '
+              f'latency": only phases where schedutil meets its target (at most '
+              f'{comparison.MEET_PCT:g} % of frames over it).']
+    for scenario in scenarios:
         if args.duration:
             scenario = scenario.scaled(args.duration)
-        results = [Simulator(scenario, policy, platform, seed=args.seed).run()
-                   for policy in policies]
-        table = markdown_table([metrics(r) for r in results])
-        report.append(f'\n### {name} ({scenario.duration_s:g} s): {scenario.description}\n\n'
-                      + table)
+        runs = run_scenario(scenario, platform, policies, args.seed)
+        table = markdown_table(summary(runs),
+                               placement=any(len(a.listed) > 1 for a in scenario.apps))
+        report.append(f'\n### {scenario.name} [{scenario.label}] ({scenario.duration_s:g} s, '
+                      f'SIMULATED, {os.path.basename(args.platform)}, seed {args.seed}): '
+                      f'{scenario.description}\n\n' + table)
         if args.out:
-            plot(scenario, results, os.path.join(args.out, f'{name}.png'))
+            plot(scenario, [r for r, _ in runs.values() if r is not None],
+                 os.path.join(args.out, f'{scenario.name}.png'))
     text = '\n'.join(report)
     print(text)
     if args.out:

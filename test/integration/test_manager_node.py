@@ -214,6 +214,61 @@ def test_contention_makes_the_manager_map_the_application_to_fewer_threads(
     assert proc.stop() == 0, proc.output()
 
 
+class NoCudaPlatform(FakePlatform):
+    """A board without CUDA: every frame still runs on the CPU, whatever the manager sends."""
+
+    def _run(self):
+        frames = 0
+        while self.running:
+            frames += 1
+            cpu = DomainState(name='cpu0', kind='cpufreq', cur_khz=1907200, min_khz=115200,
+                              max_khz=1907200, governor='userspace')
+            gpu = DomainState(name='gpu', kind='devfreq', cur_khz=1109250, min_khz=114750,
+                              max_khz=1109250, governor='userspace')
+            self.system.publish(SystemState(domains=[cpu, gpu], cpu_utilization=[50.0] * 6))
+            self.stats.publish(PerceptionStats(
+                app_id='cam', subnet_id='n7_0', subnet_index=0, inference_latency_ms=120.0,
+                frames_processed=frames, frame_rate_hz=10.0, device='cpu'))
+            time.sleep(0.1)    # pacing, not synchronisation: a 10 Hz camera
+
+
+def test_a_device_move_the_perception_node_refuses_is_not_tried_again(
+        node_processes, ros_probe, tmp_path):
+    import yaml
+    from dynofa_ros.core.common import paths
+    raw = yaml.safe_load(open(paths.resolve('config/catalogs/ofa_mbv3_w12_dynamic_ofa.yaml')))
+    for subnet in raw['subnets']:   # a CPU profile: 3.2x the GPU's published latencies
+        gpu_ms = subnet['latency_ms']['gpu/jetson_xavier_nx/published'][0]
+        subnet['latency_ms']['cpu/test/cluster'] = {2: 3.2 * gpu_ms}
+    catalog = tmp_path / 'catalog.yaml'
+    catalog.write_text(yaml.safe_dump(raw))
+    # 100 ms at 10 Hz: no sub-network fits on the cluster (120 ms and more), all on the GPU.
+    proc = node_processes('manager_node', ros_args=[
+        '-p', 'apps:=[cam]', '-p', 'apps.cam.domains:=[cpu0, gpu]',
+        '-p', 'apps.cam.profile_keys:=[cpu/test/cluster, gpu/jetson_xavier_nx/published]',
+        '-p', f'apps.cam.catalog:={catalog}', '-p', 'apps.cam.latency_target_ms:=100.0',
+        '-p', 'control_period_s:=0.2'])
+    mappings = ros_probe.subscribe(MappingCommand, 'mapping_command', COMMAND_QOS)
+    diagnostics = ros_probe.subscribe(DiagnosticArray, '/diagnostics')
+    platform = NoCudaPlatform(ros_probe, [], [])
+    try:
+        cmd = ros_probe.wait_for(mappings, lambda m: m.device == 'cuda', timeout=30)
+        assert cmd.app_id == 'cam' and 'cannot meet every target' in cmd.reason
+        # The frames keep reporting 'cpu': after ten of them the manager takes cam back to
+        # cpu0, says so, and sends 'cuda' no more (ten control periods, one status each).
+        ros_probe.wait_for(diagnostics, lambda m: any(
+            s.name.endswith('cam') and 'not tried again' in {
+                kv.key: kv.value for kv in s.values}['placement'] for s in m.status),
+            timeout=30)
+        sent = sum(m.device == 'cuda' for m in mappings)
+        ros_probe.wait_for(diagnostics, count=len(diagnostics) + 10, timeout=30)
+        assert sum(m.device == 'cuda' for m in mappings) == sent == 1
+        assert proc.alive()
+    finally:
+        platform.stop()
+    assert proc.stop() == 0, proc.output()
+
+
 def test_invalid_startup_parameters_stop_the_node_with_a_reason(node_processes):
     proc = node_processes('manager_node', ros_args=['-p', 'policy:=turbo'])
     assert proc.proc.wait(30) == 1

@@ -16,9 +16,12 @@ NAMES = {
                   'mapping_command_topic qos_reliability qos_depth cache_budget_mb '
                   'dvfs_emulation.cur_freq_file dvfs_emulation.sensitivity',
     'manager': 'apps policy platform_profile control_period_s stale_after_s power_budget_w '
-               'temperature_limit_c latency_margin band_low down_frames up_frames accuracy_slack '
-               'energy_hysteresis correction_gain frequency_sensitivity command_refresh_s '
-               'mapping_probe_s perception_stats_topic system_state_topic power_state_topic '
+               'temperature_limit_c latency_margin latency_quantile band_low down_frames '
+               'up_frames accuracy_slack objective hold_after_down_s '
+               'energy_hysteresis correction_gain frequency_sensitivity frequency_probe '
+               'command_refresh_s '
+               'mapping_probe_s mapping_move_saving mapping_dwell_s perception_stats_topic '
+               'system_state_topic power_state_topic '
                'mission_target_topic subnet_command_topic dvfs_command_topic '
                'mapping_command_topic dvfs_ack_topic dvfs_capabilities_topic',
     'hardware': 'platform_profile sysfs_root publish_rate_hz diagnostics_rate_hz '
@@ -26,8 +29,8 @@ NAMES = {
                 'power_state_topic diagnostics_topic state_dir allow_above_start_max ack_topic '
                 'capabilities_topic',
 }
-APP_KEYS = ('latency_target_ms min_accuracy priority catalog domains profile_key baseline_subnet '
-            'max_threads min_threads')
+APP_KEYS = ('latency_target_ms min_accuracy priority catalog domains profile_key profile_keys '
+            'baseline_subnet max_threads min_threads')
 
 
 @pytest.fixture

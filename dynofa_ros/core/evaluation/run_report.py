@@ -101,6 +101,40 @@ def summarize(tl, phases):
     return rows
 
 
+def recovery(tl, phases, before='relaxed', during='contention', after='relaxed again'):
+    """
+    Return how the run came back after contention, or None when the phases are not there.
+
+    (sub-network the `before` phase ended on, seconds from the end of `during` to the first
+    frame on it again or nan if never, mean top-1 of `before` and `after`).
+    """
+    named = {p.name: p for p in phases}
+    if not {before, during, after} <= set(named):
+        return None
+    first = named[before]
+    tail = [s for s in tl.stats if first.start + 0.75 * (first.end - first.start) <= s[0]
+            < first.end]
+    if not tail:
+        return None
+    names = [s[2] for s in tail]
+    settled = max(set(names), key=names.count)
+    end = named[during].end
+    back = [s[0] for s in tl.stats if end <= s[0] < named[after].end and s[2] == settled]
+    top1 = [_mean([s[4] for s in tl.stats if p.start <= s[0] < p.end])
+            for p in (first, named[after])]
+    return settled, (back[0] - end) if back else math.nan, top1[0], top1[1]
+
+
+def format_recovery(found):
+    """Return the recovery line of the summary ('' when there is none)."""
+    if found is None:
+        return ''
+    subnet, seconds, top1_before, top1_after = found
+    when = 'never' if math.isnan(seconds) else f'{seconds:.1f} s after the contention ended'
+    return (f'recovery: back on {subnet} (where the relaxed phase settled) {when}; mean '
+            f'top-1 {top1_before:.2f} relaxed, {top1_after:.2f} relaxed again')
+
+
 def _mean(values):
     return sum(values) / len(values) if values else math.nan
 

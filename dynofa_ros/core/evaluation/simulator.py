@@ -1,16 +1,24 @@
 """
 A time-stepped simulator of a platform profile that drives the manager's policy objects.
 
-Every millisecond: cameras deliver frames into depth-1 queues (a newer frame replaces a waiting
-one, as in the perception node); each busy application progresses at its share of its domain
-(applications and a background program share it in equal time slices) at a speed given by the
-true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal noise per
-inference: the frequency-scaling law of core/platforms/scaling_law.py); power is the platform's
-power law (core/platforms/power_law.py) with the simulation file's true coefficients and the
-profile's static floor; temperature is first order. The policy gets FrameStats after every
-frame, System/PowerSnapshots at the telemetry period and step() every control period, exactly
-the calls the manager node makes; its decisions apply at the next frame (sub-networks) or at
-once (frequencies). Governor baselines run the kernel rules of sim_governors.py.
+Every millisecond: free-running cameras (each at its own seeded phase) deliver frames into depth-1
+queues (a newer frame replaces a waiting one, as in the perception node; camera_hz 0: the next
+frame is there as soon as the last one is taken, back to back); each busy application progresses at
+its share of its domain (applications and a background program share it in equal time slices) at a
+speed given by the true latency model (catalog latency at f_max x (k f_max / f + 1 - k), log-normal
+noise per inference: the frequency-scaling law of core/platforms/scaling_law.py). An application
+with intra-op threads (AppSpec.threads) on a CPU cluster speeds up by Amdahl's law, and threads
+that share cores with a competing process (a `load` event) stall at OpenMP barriers
+(`oversubscription_penalty`). A GPU inference also keeps the feeding CPU cluster busy
+(`gpu_feed_cpu_share`). Power is the platform's power law (core/platforms/power_law.py) with the
+simulation file's true coefficients and the profile's static floor (an idle domain draws leakage
+only); temperature is first order. The policy gets FrameStats after every frame,
+System/PowerSnapshots at the telemetry period and step() every control period, exactly the calls
+the manager node makes; its decisions apply at the next frame (sub-networks, threads) or after
+`dvfs_delay_ms` (frequencies; one figure or one per domain kind). Governor baselines run the kernel
+rules of governors.py; domains no policy manages run the board's default (schedutil; a devfreq GPU
+its default_governor). `static` runs a fixed configuration (the oracle's candidates) and `governor`
+runs the manager's sub-network switching on top of a Linux governor (the 'subnet_schedutil' row).
 """
 
 import copy
@@ -34,6 +42,7 @@ import numpy as np
 
 DEFAULT_PLATFORM = 'config/sim/xavier_nx_truth.yaml'
 TRUTH_KEYS = ('dynamic_w', 'leakage_w', 'v_min')
+SUBNET_GOVERNOR = 'subnet_schedutil'     # evaluation row: sub-network switching + schedutil
 
 
 class SimFileError(ConfigError):
@@ -61,7 +70,10 @@ class SimPlatform:
         self.truth = self.sim.get('domains') or {}
         self.power_truth = {}
         for name, truth in self.truth.items():
-            missing = [k for k in TRUTH_KEYS + ('latency_key', 'latency_scale') if k not in truth]
+            missing = [k for k in ('latency_key', 'latency_scale') if k not in truth]
+            partial = [k for k in TRUTH_KEYS if k in truth]
+            if partial and len(partial) < len(TRUTH_KEYS):
+                missing += [k for k in TRUTH_KEYS if k not in truth]
             if name not in self.domains or missing:
                 raise SimFileError(f'simulation file {path}: sim.domains.{name}: not a domain of '
                                    f'{self.profile.name} or missing {missing}')
@@ -69,7 +81,11 @@ class SimPlatform:
                 check_sensitivity(truth.get('sensitivity', 0.9))
             except ValueError as exc:
                 raise SimFileError(f'simulation file {path}: sim.domains.{name}: {exc}') from None
-            self.power_truth[name] = DomainPower(*(float(truth[k]) for k in TRUTH_KEYS))
+            if partial:     # the simulated board differs from the profile on purpose
+                self.power_truth[name] = DomainPower(
+                    *(float(truth[k]) for k in TRUTH_KEYS), float(truth.get('f_floor_khz', 0.0)))
+            else:           # the one set of constants: the profile's power model
+                self.power_truth[name] = self.profile.model.coefficients(self.domains[name])
 
     @property
     def static_w(self):
@@ -77,16 +93,38 @@ class SimPlatform:
         return self.profile.model.static_w
 
     def catalog(self, path=manager_config.DEFAULT_CATALOG):
-        """Load a catalog and add the simulated profile keys (e.g. the CPU cluster's)."""
+        """Load a catalog and add the simulated profile keys (per thread count on a CPU)."""
         cat = copy.deepcopy(catalog_mod.load(paths.resolve(path, 'catalog')))
-        for truth in self.truth.values():
+        for name, truth in self.truth.items():
             key = truth.get('profile_key')
             if key:
+                cores = max(1, len(self.domains[name].cpus))
                 for s in cat.subnets:
                     ref = min(s.latency_ms[truth['latency_key']].values())
-                    threads = int(truth.get('threads', 1))
-                    s.latency_ms[key] = {threads: ref * truth['latency_scale']}
+                    s.latency_ms[key] = {n: self.true_ms(name, ref, n)
+                                         for n in range(1, cores + 1)}
         return cat
+
+    def speedup(self, domain, threads):
+        """Amdahl speed-up of `threads` intra-op threads on a domain (1 thread: 1)."""
+        p = float(self.truth[domain].get('parallel_fraction', 0.0))
+        return 1.0 / ((1.0 - p) + p / max(1, threads))
+
+    def true_ms(self, domain, ref_ms, threads=0):
+        """Return the true latency at f_max of work the catalog's reference key puts at ref_ms."""
+        truth = self.truth[domain]
+        base = ref_ms * truth['latency_scale']
+        if threads <= 0:
+            return base
+        at = int(truth.get('threads', 1))
+        return base * self.speedup(domain, at) / self.speedup(domain, threads)
+
+    def dvfs_delay_s(self, domain):
+        """Return the time from a frequency write to the new clock (sim.dvfs_delay_ms)."""
+        delay = self.sim.get('dvfs_delay_ms', 0.0)
+        if isinstance(delay, dict):     # per domain kind
+            delay = delay.get(domain.kind, 0.0)
+        return float(delay) / 1000.0
 
     def profile_key(self, domain):
         truth = self.truth[domain]
@@ -97,7 +135,9 @@ class SimPlatform:
 class _App:
     spec: object
     subnet: int
-    true_ms: list
+    true_ms: dict                # domain name -> reference latency per sub-network
+    domain: str = ''             # where it runs now
+    pending_domain: str = ''     # where the next frame runs ('' : here)
     pending: int = -1
     next_frame: float = 0.0
     queued: float = None
@@ -108,7 +148,10 @@ class _App:
     processed: int = 0
     dropped: int = 0
     switches: int = 0
+    threads: int = 0
+    pending_threads: int = 0
     frames: list = field(default_factory=list)   # (t, latency ms, target ms, subnet, top1)
+    drops: list = field(default_factory=list)    # t of every frame replaced unprocessed
 
 
 @dataclass
@@ -123,59 +166,129 @@ class SimResult:
     timeline: dict          # 't', 'power_w', 'temp_c', '<domain>_mhz' -> lists
     subnet_switches: int
     dvfs_changes: int
+    marks: list = field(default_factory=list)   # (t, energy J so far) at every event and the end
+    threads: dict = field(default_factory=dict)  # app_id -> list of (t, threads) changes
+    placements: dict = field(default_factory=dict)   # app_id -> [(t, domain)], from t 0
 
 
 class Simulator:
     """Run one scenario under one policy."""
 
     def __init__(self, scenario, policy='dynofa', platform=None, seed=0, overrides=None,
-                 dt_s=0.001, catalog_path=manager_config.DEFAULT_CATALOG):
+                 dt_s=0.001, catalog_path=manager_config.DEFAULT_CATALOG, static=None):
+        """
+        Prepare one run.
+
+        policy: a manager policy, or SUBNET_GOVERNOR; static: (frequency per domain in kHz,
+        sub-network index per app[, domain per app]) to run fixed instead of any policy (the
+        oracle's candidates).
+        """
         self.scenario = scenario
         self.platform = platform or SimPlatform()
         self.rng = random.Random(seed)
+        self.phase_rng = random.Random(f'{seed}/camera phases')
         self.dt = dt_s
+        self.static = static
+        self.label = 'oracle' if static else policy
+        self.forced = None
+        if policy == SUBNET_GOVERNOR:
+            policy, self.forced = 'algorithm_only', 'schedutil'
         cat = self.platform.catalog(catalog_path)
         values = {'policy': policy}
         for a in scenario.apps:
             prefix = f'apps.{a.app_id}.'
             values.update({prefix + 'latency_target_ms': a.latency_target_ms,
-                           prefix + 'priority': a.priority, prefix + 'domains': [a.domain],
+                           prefix + 'priority': a.priority, prefix + 'domains': list(a.listed),
                            prefix + 'min_accuracy': a.min_accuracy,
                            prefix + 'profile_key': self.platform.profile_key(a.domain)})
+            if len(a.listed) > 1:
+                values[prefix + 'profile_keys'] = [self.platform.profile_key(d)
+                                                   for d in a.listed]
+            if a.threads:
+                values.update({prefix + 'max_threads': a.threads, prefix + 'min_threads': 1})
         values.update(overrides or {})
         self.config = manager_config.initial([a.app_id for a in scenario.apps], values)
-        used = sorted({a.domain for a in scenario.apps})
-        self.domains = {n: self.platform.domains[n] for n in used}
+        used = {d for a in scenario.apps for d in a.listed}
+        self.feed = self.platform.sim.get('gpu_feed_domain', '')
+        if self.feed and any(self.platform.domains[d].kind == 'devfreq' for d in used):
+            used.add(self.feed)
+        self.domains = {n: self.platform.domains[n] for n in sorted(used)}
+        start = static[2] if static and len(static) > 2 else {}
+        self.managed = {start.get(a.app_id, a.domain) for a in scenario.apps}
         domains = list(self.platform.domains.values())
         self.policy = ManagerPolicy(self.config, domains, catalog_loader=lambda path: cat,
                                     power_model=PowerModel(domains, self.platform.profile.model))
         self.catalog = cat
         self.apps = {}
         for a in scenario.apps:
-            truth = self.platform.truth[a.domain]
-            true_ms = [min(s.latency_ms[truth['latency_key']].values()) * truth['latency_scale']
-                       for s in cat.subnets]
-            self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms)
+            true_ms = {d: [min(s.latency_ms[self.platform.truth[d]['latency_key']].values())
+                           for s in cat.subnets] for d in a.listed}
+            app = self.apps[a.app_id] = _App(a, len(cat.subnets) - 1, true_ms,
+                                             start.get(a.app_id, a.domain))
+            if a.camera_hz > 0:     # free-running cameras: each starts at its own phase
+                app.next_frame = self.phase_rng.random() / a.camera_hz
+            app.threads = a.threads
+            if static:
+                app.subnet = static[1][a.app_id]
         self.freq = {n: d.f_max for n, d in self.domains.items()}
-        self.governors = {}
+        self.governors = {n: SimGovernor(d.baseline_governor('schedutil'), d)
+                          for n, d in self.domains.items() if n not in self.managed}
+        if static:
+            self.freq.update({n: f for n, f in static[0].items() if n in self.domains})
+        if self.forced:
+            self.governors.update({n: SimGovernor(
+                self.domains[n].baseline_governor(self.forced), self.domains[n])
+                for n in self.managed})
+        self.delayed = []        # (time the pin takes effect, domain, kHz)
         self.background = dict.fromkeys(self.domains, 0.0)
+        self.thread_log = {a.app_id: [] for a in scenario.apps}
+        self.placement_log = {a: [(0.0, app.domain)] for a, app in self.apps.items()}
 
-    def _apply(self, decisions):
+    def _apply(self, decisions, t):
         changes = 0
+        if self.static:
+            return 0
         for d in decisions.subnets:
             self.apps[d.app_id].pending = d.subnet_index
+        for d in decisions.mappings:
+            if d.app_id in self.apps and d.num_threads > 0:
+                self.apps[d.app_id].pending_threads = d.num_threads
+            if d.app_id in self.apps and d.device:
+                self.apps[d.app_id].pending_domain = self._device_domain(self.apps[d.app_id], d)
         for d in decisions.dvfs:
-            if d.domain not in self.domains:
+            if d.domain not in self.domains or (self.forced and d.domain in self.managed):
                 continue
             if d.mode == 'pin':
                 self.governors.pop(d.domain, None)
-                changes += self.freq[d.domain] != d.frequency_khz
-                self.freq[d.domain] = d.frequency_khz
+                delay = self.platform.dvfs_delay_s(self.domains[d.domain])
+                self.delayed.append((t + delay, d.domain, d.frequency_khz))
             elif d.mode == 'governor':
                 gov = SimGovernor(d.governor, self.domains[d.domain])
                 self.governors[d.domain] = gov
                 self.freq[d.domain] = gov.freq
+            elif d.mode == 'restore':      # back to the board's default, as never managed
+                domain = self.domains[d.domain]
+                self.governors[d.domain] = SimGovernor(domain.baseline_governor('schedutil'),
+                                                       domain)
         return changes
+
+    def _device_domain(self, app, decision):
+        """
+        Return the listed domain a MappingDecision puts the application on, as a node would.
+
+        'cuda': the listed devfreq domain; 'cpu': the listed cpufreq cluster whose cores the
+        decision pins it to, else the only one listed. ValueError for a device it cannot use
+        (a stand-in for the perception node's refusal would hide a manager bug here).
+        """
+        kind = 'devfreq' if decision.device.startswith('cuda') else 'cpufreq'
+        listed = [self.domains[n] for n in app.spec.listed if self.domains[n].kind == kind]
+        pinned = [d for d in listed if decision.cpu_affinity and
+                  tuple(d.cpus) == tuple(decision.cpu_affinity)]
+        if pinned or len(listed) == 1:
+            return (pinned or listed)[0].name
+        raise ValueError(f'{app.spec.app_id}: device {decision.device!r} with cores '
+                         f'{list(decision.cpu_affinity)} is none of its domains '
+                         f'{list(app.spec.listed)}')
 
     def _power(self, busy):
         total = self.platform.static_w
@@ -197,13 +310,15 @@ class Simulator:
         acc_power = 0.0
         timeline = {'t': [], 'power_w': [], 'temp_c': []}
         timeline.update({f'{n}_mhz': [] for n in self.domains})
+        marks = []
         for n in range(steps):
             t = n * dt
             while events and events[0].t <= t:
                 e = events.pop(0)
+                marks.append((t, energy))
                 if e.kind == 'param':
                     self.config = manager_config.apply(self.config, {e.name: e.value})
-                    self.policy.configure(self.config)
+                    self.policy.configure(self.config, {e.name})
                 else:
                     self.background[e.name] = e.value
             if n % tele_every == 0:
@@ -216,8 +331,13 @@ class Simulator:
                 else:
                     self.policy.on_system(SystemSnapshot(t, dict(self.freq), {}, {}, temp))
             if t + 1e-9 >= next_step:
-                dvfs_changes += self._apply(self.policy.step(t))
+                dvfs_changes += self._apply(self.policy.step(t), t)
                 next_step = t + self.config.control_period_s
+            for pin in [p for p in self.delayed if p[0] <= t + 1e-9]:
+                self.delayed.remove(pin)
+                if pin[1] not in self.governors:
+                    dvfs_changes += self.freq[pin[1]] != pin[2]
+                    self.freq[pin[1]] = pin[2]
             self._cameras(t, noise, overhead)
             counter = [0]
             busy = self._progress(t, dt, counter)
@@ -240,16 +360,23 @@ class Simulator:
                 timeline['temp_c'].append(temp)
                 for name in self.domains:
                     timeline[f'{name}_mhz'].append(self.freq[name] / 1000.0)
-        return SimResult(self.scenario.name, self.config.policy, energy,
-                         self.scenario.duration_s,
-                         {a: app.frames for a, app in self.apps.items()}, timeline,
-                         sum(app.switches for app in self.apps.values()), dvfs_changes)
+        marks.append((self.scenario.duration_s, energy))
+        result = SimResult(self.scenario.name, self.label, energy, self.scenario.duration_s,
+                           {a: app.frames for a, app in self.apps.items()}, timeline,
+                           sum(app.switches for app in self.apps.values()), dvfs_changes,
+                           marks, self.thread_log, self.placement_log)
+        result.drops = {a: app.drops for a, app in self.apps.items()}
+        return result
 
     def _cameras(self, t, noise, overhead):
         for app in self.apps.values():
-            if t + 1e-9 >= app.next_frame:
+            if app.spec.camera_hz <= 0:
+                if not app.busy:
+                    app.queued = t            # back to back: a frame is always waiting
+            elif t + 1e-9 >= app.next_frame:
                 if app.queued is not None:
                     app.dropped += 1
+                    app.drops.append(t)
                 app.queued = t
                 app.next_frame += 1.0 / app.spec.camera_hz
             if not app.busy and app.queued is not None:
@@ -259,23 +386,50 @@ class Simulator:
                 if app.pending >= 0 and app.pending != app.subnet:
                     app.subnet, app.switches, extra = app.pending, app.switches + 1, overhead
                 app.pending = -1
-                app.work = app.true_ms[app.subnet] * math.exp(self.rng.gauss(0.0, noise)) + extra
+                if app.pending_threads and app.pending_threads != app.threads:
+                    app.threads = app.pending_threads
+                    self.thread_log[app.spec.app_id].append((t, app.threads))
+                app.pending_threads = 0
+                if app.pending_domain and app.pending_domain != app.domain:
+                    # Between frames, as the perception node moves its engine; costs a delay.
+                    app.domain = app.pending_domain
+                    extra += self.platform.sim.get('move_overhead_ms', 0.0)
+                    self.placement_log[app.spec.app_id].append((t, app.domain))
+                app.pending_domain = ''
+                true = self.platform.true_ms(app.domain, app.true_ms[app.domain][app.subnet],
+                                             app.threads)
+                app.work = true * math.exp(self.rng.gauss(0.0, noise)) + extra
 
     def _progress(self, t, dt, dvfs_counter):
         busy = {}
+        feed = 0.0
         for name, d in self.domains.items():
-            running = [a for a in self.apps.values() if a.busy and a.spec.domain == name]
+            running = [a for a in self.apps.values() if a.busy and a.domain == name]
             bg = self.background[name]
             busy[name] = bg + (1.0 - bg) * (1.0 if running else 0.0)
             if not running:
                 continue
+            if d.kind == 'devfreq':
+                feed += len(running)
             k = self.platform.truth[name].get('sensitivity', 0.9)
-            speed = (1.0 - bg) / len(running) / latency_factor(self.freq[name], d.f_max, k)
             for app in running:
+                speed = self._share(app, d, bg) / len(running) / latency_factor(
+                    self.freq[name], d.f_max, k)
                 app.done += dt * 1000.0 * speed
                 if app.done >= app.work:
                     self._finish(app, t + dt, dvfs_counter)
+        if feed and self.feed in busy:
+            # CPU work of feeding the GPU (launches, pre/post-processing): a share of the
+            # feeding cluster while a GPU inference runs.
+            share = self.platform.sim.get('gpu_feed_cpu_share', 0.0)
+            busy[self.feed] = min(1.0, busy[self.feed] + share * feed)
         return busy
+
+    def _share(self, app, domain, bg):
+        """Return the share of the domain's speed an application's inference gets."""
+        if app.threads <= 0 or not domain.cpus:
+            return 1.0 - bg
+        return cpu_share(self.platform.sim, domain, app.threads, bg)
 
     def _finish(self, app, t, dvfs_counter):
         app.busy = False
@@ -284,8 +438,28 @@ class Simulator:
         target = self.config.apps[app.spec.app_id].latency_target_ms
         app.frames.append((t, latency, target, app.subnet, self.catalog.subnets[app.subnet].top1))
         stats = FrameStats(app.spec.app_id, t, app.subnet, latency, app.processed, app.dropped,
-                           0)
-        dvfs_counter[0] += self._apply(self.policy.on_frame(stats))
+                           app.threads, 'cuda' if self.domains[app.domain].kind == 'devfreq'
+                           else 'cpu')
+        if not self.static:
+            dvfs_counter[0] += self._apply(self.policy.on_frame(stats), t)
+
+
+def cpu_share(sim, domain, threads, bg):
+    """
+    Return the speed share of `threads` intra-op threads on a CPU cluster with load bg.
+
+    bg x cores competing processes, one per busy core. Threads that share cores with them get
+    their time slice, and with more than one thread the barriers wait for the slowest
+    (OpenMP oversubscription: sim.oversubscription_penalty).
+    """
+    cores = max(1, len(domain.cpus))
+    hogs = bg * cores
+    if threads + hogs <= cores + 1e-9:
+        return 1.0
+    share = min(1.0, cores / (threads + hogs))
+    if threads > 1:
+        share /= sim.get('oversubscription_penalty', 1.0)
+    return share
 
 
 def metrics(result):

@@ -7,6 +7,7 @@ values or the platform (domains, catalogs, min_threads <= max_threads).
 `apply` refuses a value with a reason and never changes anything.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from dynofa_ros.core.common import param_spec
@@ -41,6 +42,7 @@ class AppTarget:
     catalog: str = _APP['catalog']
     domains: tuple = tuple(_APP['domains'])
     profile_key: str = _APP['profile_key']
+    profile_keys: tuple = tuple(_APP['profile_keys'])
     baseline_subnet: str = _APP['baseline_subnet']
     max_threads: int = _APP['max_threads']
     min_threads: int = _APP['min_threads']
@@ -57,15 +59,21 @@ class ManagerConfig:
     power_budget_w: float = _GLOBAL['power_budget_w']
     temperature_limit_c: float = _GLOBAL['temperature_limit_c']
     latency_margin: float = _GLOBAL['latency_margin']
+    latency_quantile: float = _GLOBAL['latency_quantile']
     band_low: float = _GLOBAL['band_low']
     down_frames: int = _GLOBAL['down_frames']
     up_frames: int = _GLOBAL['up_frames']
     accuracy_slack: float = _GLOBAL['accuracy_slack']
+    objective: str = _GLOBAL['objective']
+    hold_after_down_s: float = _GLOBAL['hold_after_down_s']
     energy_hysteresis: float = _GLOBAL['energy_hysteresis']
     correction_gain: float = _GLOBAL['correction_gain']
     frequency_sensitivity: float = _GLOBAL['frequency_sensitivity']
+    frequency_probe: bool = _GLOBAL['frequency_probe']
     command_refresh_s: float = _GLOBAL['command_refresh_s']
     mapping_probe_s: float = _GLOBAL['mapping_probe_s']
+    mapping_move_saving: float = _GLOBAL['mapping_move_saving']
+    mapping_dwell_s: float = _GLOBAL['mapping_dwell_s']
 
 
 def check_value(spec, value, where=None):
@@ -109,8 +117,9 @@ def apply(config, values, domain_names=None, catalog_check=None):
         error = check_value(spec, value, name)
         if error:
             raise SettingError(error)
-        if key == 'domains':
+        if key in ('domains', 'profile_keys'):
             value = tuple(value)
+        if key == 'domains':
             unknown = [d for d in value if domain_names is not None and d not in domain_names]
             if unknown:
                 raise SettingError(f'{name}: unknown domains {unknown}; the platform has '
@@ -125,6 +134,9 @@ def apply(config, values, domain_names=None, catalog_check=None):
         if target.max_threads and target.min_threads > target.max_threads:
             raise SettingError(f'apps.{app_id}.min_threads ({target.min_threads}) exceeds '
                                f'apps.{app_id}.max_threads ({target.max_threads})')
+    for app_id, target in apps.items():
+        if target != config.apps.get(app_id):
+            _check_profile_keys(app_id, target, domain_names, catalog_check)
     if catalog_check is not None:
         for app_id, target in apps.items():
             if target.baseline_subnet and target != config.apps.get(app_id):
@@ -133,6 +145,38 @@ def apply(config, values, domain_names=None, catalog_check=None):
                     raise SettingError(f'apps.{app_id}.baseline_subnet: '
                                        f'{target.baseline_subnet!r} is not in the catalog {ids}')
     return replace(config, apps=apps, **updates)
+
+
+DEVICE_PREFIXES = {'cpufreq': ('cpu/',), 'devfreq': ('gpu/', 'cuda/')}
+
+
+def _check_profile_keys(app_id, target, domain_names, catalog_check):
+    """
+    Refuse profile_keys not aligned with domains, absent from the catalog or of a wrong device.
+
+    domain_names may be {name: kind} ('cpufreq' | 'devfreq'): then each key must be of its
+    domain's device.
+    """
+    keys, name = target.profile_keys, f'apps.{app_id}.profile_keys'
+    if not keys:
+        return
+    if len(keys) != max(1, len(target.domains)):
+        raise SettingError(f'{name} lists {len(keys)} keys for the {len(target.domains)} '
+                           f'domains {list(target.domains)}: one per domain, in order')
+    kinds = domain_names if isinstance(domain_names, Mapping) else {}
+    for domain, key in zip(target.domains, keys):
+        prefixes = DEVICE_PREFIXES.get(kinds.get(domain), ())
+        if key and prefixes and not key.startswith(prefixes):
+            raise SettingError(f'{name}: {key!r} is not a profile of {domain} '
+                               f'({kinds[domain]}: keys start with {" or ".join(prefixes)})')
+    if catalog_check is not None:
+        present = set.intersection(*(
+            {k for k, table in s.latency_ms.items() if table}
+            for s in catalog_check(target.catalog).subnets))
+        missing = [k for k in keys if k and k not in present]
+        if missing:
+            raise SettingError(f'{name}: {missing} not in the catalog {target.catalog} '
+                               f'(it has {sorted(present)})')
 
 
 def initial(app_ids, values=None, domain_names=None, catalog_check=None):

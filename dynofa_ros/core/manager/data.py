@@ -19,6 +19,7 @@ class FrameStats:
     frames_processed: int = 0
     frames_dropped: int = 0
     num_threads: int = 0
+    device: str = ''           # device the frame ran on ('cpu', 'cuda', ...; '': not reported)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class DvfsDecision:
 
 @dataclass(frozen=True)
 class MappingDecision:
-    """Run this application with this many intra-op threads (device '' and cores (): keep)."""
+    """Run this application on a device with this many intra-op threads ('', 0, (): keep)."""
 
     app_id: str
     num_threads: int

@@ -3,16 +3,20 @@ The outer loop's search over one DVFS domain and the applications sharing it, ve
 
 Every combination (frequency, sub-network of each application) is evaluated at once in one numpy
 tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicted latency with
-sharing, accuracy, energy per inference. The choice is: among combinations meeting every latency
-target (x margin) and accuracy floor, those within `slack` top-1 points of the best
-priority-weighted accuracy; of these the frequency with the least predicted energy; at that
-frequency the most accurate combination. When nothing meets every constraint, constraints are
-relaxed in a fixed order and the relaxation is reported (see `solve`).
+sharing (sharing.py: fair time slicing), accuracy, energy per frame. The choice is the combination
+with the least predicted energy among the candidates, ties going to the more accurate one; the
+candidates are the combinations that meet every latency target (x margin) and keep every accuracy
+floor, and, with objective 'accuracy', are within `slack` top-1 points of the best priority-
+weighted accuracy among those. A combination that cannot keep up with its camera drops frames and
+pays for them: its energy per frame is counted x frames arrived / frames processed. When nothing
+meets every constraint, constraints are relaxed in a fixed order and the relaxation is reported
+(`solve`).
 """
 
 from dataclasses import dataclass
 import functools
 
+from dynofa_ros.core.manager import sharing
 import numpy as np
 
 
@@ -28,6 +32,7 @@ class AppInput:
     priority: int
     rate_hz: float = 0.0       # frames arriving per second; 0: unknown (assume saturated)
     allowed: tuple = None      # subnet indices the app may run (None: all)
+    margin: float = 0.0        # plan for target x margin (0: the search's margin)
 
 
 @dataclass
@@ -71,12 +76,12 @@ class DomainSearch:
         self.margin = margin
         n = len(apps)
         solos = [_expand(a.solo_ms, i, n) for i, a in enumerate(apps)]
-        demand = [s * a.rate_hz / 1000.0 if a.rate_hz > 0 else np.ones_like(s)
-                  for s, a in zip(solos, apps)]
-        capped = [np.minimum(1.0, d) for d in demand]
-        total = sum(capped)
-        self.latency = [s * (1.0 + total - c) for s, c in zip(solos, capped)]
-        self.meets = [lat <= a.target_ms * margin for lat, a in zip(self.latency, apps)]
+        rates = [a.rate_hz for a in apps]
+        total = sum(np.minimum(1.0, s * r / 1000.0) if r > 0 else np.ones_like(s)
+                    for s, r in zip(solos, rates))
+        self.latency = [s * slow for s, slow in zip(solos, sharing.slowdowns(solos, rates))]
+        self.meets = [lat <= a.target_ms * (a.margin or margin)
+                      for lat, a in zip(self.latency, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,
                                                  a.solo_ms.shape), i, n)
                          for i, a in enumerate(apps)]
@@ -95,7 +100,10 @@ class DomainSearch:
         power = static + np.reshape(leak, column) + busy * np.reshape(dyn, column)
         fps = sum(np.where(a.rate_hz > 0, np.minimum(a.rate_hz, 1000.0 / lat), 1000.0 / lat)
                   for lat, a in zip(self.latency, apps))
-        self.energy = 1000.0 * power / fps
+        arrived = sum(a.rate_hz if a.rate_hz > 0 else 1000.0 / lat
+                      for lat, a in zip(self.latency, apps))
+        # mJ per processed frame x arrived / processed: dropping frames is never a saving.
+        self.energy = 1000.0 * power / fps * (arrived / fps)
         shape = tuple([len(self.freqs)] + [a.solo_ms.shape[1] for a in apps])
         full = functools.partial(np.broadcast_to, shape=shape)
         self.latency = [full(x) for x in self.latency]
@@ -104,19 +112,18 @@ class DomainSearch:
         self.allowed, self.score, self.energy = (full(x) for x in (
             self.allowed, self.score, self.energy))
 
-    def _pick(self, mask, slack):
+    def _pick(self, mask, slack, objective='accuracy'):
+        """Return the least-energy index in mask (within slack of its best accuracy), or None."""
         if not mask.any():
             return None
-        best = self.score[mask].max()
-        near = mask & (self.score >= best - slack)
+        near = mask
+        if objective == 'accuracy':
+            near = mask & (self.score >= self.score[mask].max() - slack)
         energy = np.where(near, self.energy, np.inf)
-        f_index = int(np.unravel_index(np.argmin(energy), energy.shape)[0])
-        at_f = mask[f_index]
-        score = np.where(at_f, self.score[f_index], -np.inf)
-        top = at_f & (score >= score.max() - 1e-9)
-        energy_f = np.where(top, self.energy[f_index], np.inf)
-        subnets = np.unravel_index(np.argmin(energy_f), energy_f.shape)
-        return (f_index,) + tuple(int(s) for s in subnets)
+        least = energy.min()
+        ties = near & (energy <= least * (1.0 + 1e-6))
+        score = np.where(ties, self.score, -np.inf)
+        return tuple(int(i) for i in np.unravel_index(np.argmax(score), score.shape))
 
     def choice(self, index, feasible, note):
         """Return the Choice for a full index (frequency, subnet per app)."""
@@ -133,15 +140,17 @@ class DomainSearch:
         predicted latency passes target x margin x margin_ratio: hysteresis).
         """
         ok = self.allowed[index] and all(f[index] for f in self.floor_ok) and all(
-            lat[index] <= a.target_ms * self.margin * margin_ratio
+            lat[index] <= a.target_ms * (a.margin or self.margin) * margin_ratio
             for lat, a in zip(self.latency, self.apps))
         return bool(ok), float(self.energy[index]), float(self.score[index])
 
-    def solve(self, slack, power_ok=None):
+    def solve(self, slack, power_ok=None, objective='accuracy'):
         """
         Return the Choice: all constraints, else without floors, else without low priorities.
 
-        Relaxation order: (1) every target and floor; (2) floors dropped; (3) the latency targets
+        objective: 'accuracy' (within slack of the best accuracy, then least energy) or
+        'energy' (least energy above the floors). Relaxation order: (1) every target and floor;
+        (2) floors dropped; (3) the latency targets
         of the lowest-priority applications dropped one priority level at a time, those running
         their fastest allowed sub-network; (4) the fastest configuration (highest frequency,
         fastest allowed sub-networks), reported infeasible.
@@ -149,11 +158,12 @@ class DomainSearch:
         base = self.allowed
         if power_ok is not None:
             base = base & _expand(np.asarray(power_ok).reshape(-1, 1), 0, len(self.apps))
+        pick = functools.partial(self._pick, slack=slack, objective=objective)
         meets, floors = _all(self.meets), _all(self.floor_ok)
-        picked = self._pick(base & meets & floors, slack)
+        picked = pick(base & meets & floors)
         if picked is not None:
             return self.choice(picked, True, 'all targets met')
-        picked = self._pick(base & meets, slack)
+        picked = pick(base & meets)
         if picked is not None:
             return self.choice(picked, False, 'accuracy floor unreachable within the target')
         levels = sorted({a.priority for a in self.apps})
@@ -171,7 +181,7 @@ class DomainSearch:
                     dropped.append(a.app_id)
                 else:
                     mask &= self.meets[i]
-            picked = self._pick(mask, slack)
+            picked = pick(mask)
             if picked is not None:
                 return self.choice(picked, False, f'targets of {dropped} dropped (priority)')
         fastest = (len(self.freqs) - 1,) + tuple(self._fastest(i) for i in range(len(self.apps)))

@@ -3,12 +3,12 @@ The manager's policies as mode objects: what each does on a frame and each contr
 
 `select(name)` returns the mode for a `policy` setting (config.POLICIES):
 
-| mode | per frame | per period | DVFS | sub-networks | thread mapping |
+| mode | per frame | per period | DVFS | sub-networks | thread / device mapping |
 |---|---|---|---|---|---|
-| DynOfa (dynofa) | inner loop | outer loop | searched | switched | yes |
-| AlgorithmOnly | inner loop | outer loop | thermal cap (maximum) | switched | no |
-| HardwareOnly | over target: early outer step | outer loop | searched | fixed | no |
-| GovernorBaseline (performance, ...) | nothing | governor command | kernel | fixed | no |
+| DynOfa (dynofa) | inner loop | outer loop | searched | switched | yes / yes |
+| AlgorithmOnly | inner loop | outer loop | thermal cap (maximum) | switched | no / no |
+| HardwareOnly | over target: early outer step | outer loop | searched | fixed | no / no |
+| GovernorBaseline (performance, ...) | nothing | governor command | kernel | fixed | no / no |
 
 A mode keeps no state of its own: it acts on the ManagerPolicy it is given (`manager`).
 """
@@ -17,7 +17,8 @@ import math
 
 from dynofa_ros.core.manager.config import GOVERNOR_POLICIES
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
-from dynofa_ros.core.manager.inner_loop import inner_step, shares_domain, subnet_decision
+from dynofa_ros.core.manager.inner_loop import (end_of_contention, held, inner_step,
+                                                shares_domain, subnet_decision)
 from dynofa_ros.core.manager.outer_loop import command, thermal_caps
 import numpy as np
 
@@ -26,6 +27,7 @@ class Mode:
     """One `policy` setting; subclasses say what it does."""
 
     maps_threads = False       # commands the intra-op thread count (apps with max_threads > 0)
+    maps_devices = False       # moves applications between their listed domains (placement.py)
 
     def __init__(self, name):
         self.name = name
@@ -62,7 +64,7 @@ class ManagedMode(Mode):
         if cfg.temperature_limit_c > 0 and math.isfinite(temp):
             manager.cap.update(thermal_caps(manager.cap, manager.domains, temp,
                                             cfg.temperature_limit_c))
-        return manager.outer.step(manager.apps, cfg, self, manager.cap, manager.commanded)
+        return manager.outer.step(manager.apps, cfg, self, manager.cap, manager.commanded, now)
 
     def frequencies(self, domain, cap):
         """Return what the outer loop may choose from, in kHz: indices up to `cap`."""
@@ -79,6 +81,7 @@ class SubnetSwitching(ManagedMode):
     def on_frame(self, manager, app_id, state, index, f, slowdown):
         if not index == state.current >= 0:
             return Decisions()
+        end_of_contention(state)
         choice, reason = inner_step(state, manager.config.apps[app_id], manager.config, f,
                                     slowdown, may_go_up=not shares_domain(manager.apps, app_id))
         if choice is None:
@@ -89,16 +92,17 @@ class SubnetSwitching(ManagedMode):
         return Decisions(subnets=[subnet_decision(app_id, state, reason)])
 
     def allowed(self, state, config):
-        if state.current >= 0 and state.since_down < 2 * config.up_frames * state.backoff:
+        if held(state, config):
             # The inner loop just measured that more accurate ones do not fit: respect it.
             return tuple(range(state.current + 1))
         return None
 
 
 class DynOfa(SubnetSwitching):
-    """Dynamic-OFA: sub-networks, DVFS frequencies and thread mapping together."""
+    """Dynamic-OFA: sub-networks, DVFS frequencies, thread and device mapping together."""
 
     maps_threads = True
+    maps_devices = True
 
 
 class AlgorithmOnly(SubnetSwitching):
@@ -127,9 +131,10 @@ class GovernorBaseline(Mode):
     def on_period(self, manager, now):
         out = Decisions()
         for state in manager.apps.values():
+            governor = state.domain.baseline_governor(self.name)
             command(manager.commanded, DvfsDecision(
-                state.domain.name, 'governor', 0, self.name,
-                f'baseline: {self.name} governor, fixed sub-network'), out)
+                state.domain.name, 'governor', 0, governor,
+                f'baseline: {governor} governor, fixed sub-network'), out)
         for app_id, state in manager.apps.items():
             state.note = 'baseline: targets not managed'
             if state.current != state.fixed:

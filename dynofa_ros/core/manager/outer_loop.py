@@ -5,11 +5,18 @@ Per domain, joint_search.DomainSearch evaluates its frequencies (up to the therm
 may allow only the cap) x the sub-networks of every application on it (those the mode allows).
 Under a power budget the most power-hungry domain's cap is lowered until the plans fit. A still
 valid current configuration is kept unless the new one is better by more than the hysteresis.
+With modes that map devices, applications listing several domains may also move: the current
+placement and others are planned alike and compared by board energy (placement.py); a domain
+left without applications is restored.
 """
 
+import math
+
+from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
 from dynofa_ros.core.manager.inner_loop import subnet_decision
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.manager.latency_model import FIT_SPAN
 import numpy as np
 
 THERMAL_HYSTERESIS_C = 5.0
@@ -40,12 +47,35 @@ class OuterLoop:
         self.domains = domains
         self.power = power
 
-    def step(self, apps, config, mode, caps, commanded):
+    def step(self, apps, config, mode, caps, commanded, now=0.0):
         """Decide every domain with applications; return the Decisions that changed."""
-        groups = {}
-        for app_id, state in apps.items():
-            groups.setdefault(state.domain.name, []).append(app_id)
+        for state in apps.values():
             state.need_outer = False
+        current = self._evaluate({a: s.domain.name for a, s in apps.items()}, apps, config,
+                                 mode, caps, commanded)
+        chosen, why = current, ''
+        choices = placement.movable(apps) if mode.maps_devices else {}
+        if choices:
+            others = [self._evaluate(p, apps, config, mode, caps, commanded)
+                      for p in placement.enumerate_placements(
+                          apps, choices, now, config.mapping_dwell_s, not current.feasible)]
+            chosen, why = placement.choose(current, others, config)
+        out = Decisions()
+        if mode.maps_devices:
+            out.mappings.extend(placement.moves(
+                apps, chosen, why, now, lambda s: s.mapping.current if s.mapping else 0))
+        groups = _groups(chosen.domains)
+        for name in sorted(set(current.plans) - set(chosen.plans)):
+            # No application left on it: back to what it did before the manager pinned it.
+            command(commanded, DvfsDecision(name, 'restore', reason=(
+                f'no application left on {name}: restored to its own governor')), out)
+        for name, (f, choice, _) in chosen.plans.items():
+            out.extend(self._apply(name, groups[name], f, choice, apps, commanded))
+        return out
+
+    def _evaluate(self, domains, apps, config, mode, caps, commanded):
+        """Plan one placement ({app_id: domain name}) under the power budget; an Evaluated."""
+        groups = _groups(domains)
         caps = dict(caps)
         for _ in range(sum(len(d.frequencies_khz) for d in self.domains.values())):
             plans = {name: self._plan(name, ids, caps[name], apps, config, mode, commanded)
@@ -56,34 +86,59 @@ class OuterLoop:
             if caps[name] == 0:
                 break
             caps[name] -= 1
-        out = Decisions()
-        for name, (f, choice, _) in plans.items():
-            out.extend(self._apply(name, groups[name], f, choice, apps, commanded))
-        return out
+        feasible = all(c.feasible for _, c, _ in plans.values())
+        if not any(s.placement is not None for s in apps.values()):
+            return placement.Evaluated(domains, plans, math.nan, math.nan, feasible)
+        listed = {d.name for s in apps.values() if s.placement is not None
+                  for d in s.placement.domains}
+        idle = sum(self.power.domain_power(n, self.domains[n].f_min, 0.0)
+                   for n in listed - set(plans))
+        energy = placement.board_energy(plans, groups, {a: s.rate_hz for a, s in apps.items()},
+                                        self.power.static_w, idle)
+        weights = score = 0.0
+        for name, (_, choice, _) in plans.items():
+            for app_id, index in zip(groups[name], choice.subnets):
+                weights += config.apps[app_id].priority
+                score += config.apps[app_id].priority * float(apps[app_id].model.accuracy[index])
+        return placement.Evaluated(domains, plans, energy, score / weights, feasible)
 
     def _plan(self, name, app_ids, cap, apps, cfg, mode, commanded):
         freqs = mode.frequencies(self.domains[name], cap)
         inputs = []
         for app_id in app_ids:
             state, target = apps[app_id], cfg.apps[app_id]
-            solo = state.model.base[None, :] * (
-                state.model.freq_factor(freqs)[:, None] * state.model.ratio)
-            inputs.append(AppInput(app_id, solo, state.model.accuracy, target.latency_target_ms,
+            model = _model(state, name)
+            allowed = mode.allowed(state, cfg)
+            state.plan_free = allowed is None     # a held step is no new plan to climb to
+            solo = model.base[None, :] * (model.freq_factor(freqs)[:, None] * model.ratio)
+            inputs.append(AppInput(app_id, solo, model.accuracy, target.latency_target_ms,
                                    target.min_accuracy, target.priority, state.rate_hz,
-                                   mode.allowed(state, cfg)))
+                                   allowed,
+                                   model.margin(cfg.latency_quantile, cfg.latency_margin)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
         search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
-        choice = search.solve(cfg.accuracy_slack)
-        current = _current_index(commanded.get(name), [apps[a].current for a in app_ids], freqs)
+        choice = search.solve(cfg.accuracy_slack, objective=cfg.objective)
+        current = None
+        here = all(apps[a].domain.name == name for a in app_ids)
+        if here:   # else it runs elsewhere now
+            current = _current_index(commanded.get(name), [apps[a].current for a in app_ids],
+                                     freqs)
         if current is not None and choice.feasible:
             keep = min(1.0 / cfg.latency_margin, (1.0 + cfg.latency_margin) / (
                 2.0 * cfg.latency_margin))
             valid, energy, score = search.evaluate(current, keep)
-            if valid and score >= float(search.score[(choice.freq_index,) + choice.subnets]) - (
-                    cfg.accuracy_slack) and energy <= choice.energy_mj * (
-                    1 + cfg.energy_hysteresis):
+            accurate = cfg.objective == 'energy' or score >= float(
+                search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
+            # The new choice is the least energy among the candidates, so the incumbent stays
+            # only when it is within the hysteresis of it: never worse by more than that.
+            if valid and accurate and energy <= choice.energy_mj * (1 + cfg.energy_hysteresis):
                 choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
+        learners = [apps[a].model for a in app_ids if len(app_ids) == 1
+                    and apps[a].model.wants_frequency_sample()]     # alone: no sharing error
+        anchor = learners[0].sampled_frequency() if learners else None
+        if cfg.frequency_probe and here and choice.feasible and anchor is not None:
+            choice = _probe(search, choice, freqs, anchor) or choice
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
@@ -104,6 +159,8 @@ class OuterLoop:
             state.feasible = met
             state.note = choice.note
             state.predicted_ms = latency
+            if state.plan_free:
+                state.planned = index
             if index != state.current:
                 if index > state.current >= 0:
                     state.since_up = 0
@@ -111,6 +168,42 @@ class OuterLoop:
                 state.over = state.under = state.since_switch = 0
                 out.subnets.append(subnet_decision(app_id, state, reason))
         return out
+
+
+def _probe(search, choice, freqs, anchor):
+    """
+    Return a Choice at a frequency >= FIT_SPAN from `anchor` that keeps every target, or None.
+
+    anchor: the frequency the models already have frames at. The highest such frequency below
+    it, else the lowest above it (costlier, always in time), each only if every predicted
+    latency stays within target x (1 + margin) / 2 (the incumbent's hysteresis rule). Frames
+    there let the latency models fit their frequency sensitivity (latency_model.py).
+    """
+    lower = np.flatnonzero(freqs * FIT_SPAN <= anchor)
+    higher = np.flatnonzero(freqs >= anchor * FIT_SPAN)
+    for candidate in ([int(lower[-1])] if lower.size else []) + (
+            [int(higher[0])] if higher.size else []):
+        index = (candidate,) + tuple(choice.subnets)
+        if all(lat[index] <= a.target_ms * (1.0 + (a.margin or search.margin)) / 2.0
+               for lat, a in zip(search.latency, search.apps)):
+            return search.choice(index, True, 'probe: another frequency, to learn how latency '
+                                 'scales')
+    return None
+
+
+def _groups(domains):
+    """Return {domain name: [app_id, ...]} of a placement {app_id: domain name}."""
+    groups = {}
+    for app_id, name in domains.items():
+        groups.setdefault(name, []).append(app_id)
+    return groups
+
+
+def _model(state, name):
+    """Return the application's latency model on domain `name` (the active one by default)."""
+    if state.placement is None or name == state.domain.name:
+        return state.model
+    return state.placement.models[name]
 
 
 def _current_index(pin, subnets, freqs):

@@ -10,7 +10,9 @@ Each control period (`step`): the mode decides; the managed modes run the outer 
 (outer_loop.py: per DVFS domain a joint search, joint_search.py, over its frequencies and the
 sub-networks of every application on it, under the power budget and a thermal frequency cap),
 the Linux governor baselines hand the domains to the kernel. Stale system telemetry
-(telemetry.py) holds the current decision.
+(telemetry.py) holds the current decision. An application listing several domains has one
+latency model per domain; mode dynofa may move it between them (placement.py), and each frame's
+reported device tells whether a move was made.
 """
 
 import math
@@ -20,9 +22,11 @@ from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import hardware_limits, modes
 from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
-from dynofa_ros.core.manager.inner_loop import AppState, NEVER, sharing_slowdown, update_rate
+from dynofa_ros.core.manager.inner_loop import (AppState, reset_learning, sharing_slowdown,
+                                                update_rate)
 from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.outer_loop import OuterLoop
+from dynofa_ros.core.manager.placement import AppPlacement, frame_model
 from dynofa_ros.core.manager.thread_controller import map_frame, ThreadController
 from dynofa_ros.core.platforms.power_law import PowerModel
 import numpy as np
@@ -55,8 +59,13 @@ class ManagerPolicy:
         self.configure(config)
 
     # ----------------------------------------------------------------- configuration
-    def configure(self, config):
-        """Apply a validated ManagerConfig; targets take effect at the next outer step."""
+    def configure(self, config, touched=()):
+        """
+        Apply a validated ManagerConfig; targets take effect at the next outer step.
+
+        touched: the parameter names set since the last call, changed or not (a target set
+        again to the same value is still news: the operator wants it met now).
+        """
         old = self.config
         self.config = config
         policy = config.policy
@@ -68,30 +77,46 @@ class ManagerPolicy:
                 app.current = -1
         for app_id, target in config.apps.items():
             state = self.apps.get(app_id)
-            domain = self.domains[target.domains[0] if target.domains else self.default_domain]
             before = old.apps.get(app_id) if old else None
             rebuild = state is None or before is None or (
-                before.catalog, before.domains, before.profile_key) != (
-                target.catalog, target.domains, target.profile_key)
+                before.catalog, before.domains, before.profile_key, before.profile_keys) != (
+                target.catalog, target.domains, target.profile_key, target.profile_keys)
             if rebuild:
-                model = LatencyModel(self._catalog(target.catalog), domain, target.profile_key,
-                                     sensitivity=config.frequency_sensitivity,
-                                     gain=config.correction_gain)
-                state = self.apps[app_id] = AppState(domain, model)
-            state.model.sensitivity = config.frequency_sensitivity
-            state.model.gain = config.correction_gain
+                state = self.apps[app_id] = self._new_state(target, config)
+            for model in (state.placement.models.values() if state.placement else
+                          (state.model,)):
+                model.sensitivity = config.frequency_sensitivity
+                model.gain = config.correction_gain
             if rebuild or before.baseline_subnet != target.baseline_subnet:
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True
-            if before is not None and (before.latency_target_ms, before.min_accuracy) != (
-                    target.latency_target_ms, target.min_accuracy):
+            set_again = {f'apps.{app_id}.latency_target_ms',
+                         f'apps.{app_id}.min_accuracy'} & set(touched)
+            if before is not None and (set_again or (
+                    before.latency_target_ms, before.min_accuracy) != (
+                    target.latency_target_ms, target.min_accuracy)):
                 # A new target is new information: what the inner loop learnt about which
                 # sub-networks fit (its hold after a down-switch, its backoff) no longer holds.
-                state.backoff, state.since_down, state.over, state.under = 1, NEVER, 0, 0
+                reset_learning(state)
             self._configure_mapping(state, target)
         for app_id in set(self.apps) - set(config.apps):
             del self.apps[app_id]
+
+    def _new_state(self, target, config):
+        """Return a fresh AppState: one latency model per listed domain, on the first."""
+        listed = [self.domains[n] for n in target.domains or (self.default_domain,)]
+        keys = target.profile_keys or ()
+        models = {}
+        for i, domain in enumerate(listed):
+            key = (keys[i] if i < len(keys) else '') or (target.profile_key if i == 0 else '')
+            models[domain.name] = LatencyModel(
+                self._catalog(target.catalog), domain, key,
+                sensitivity=config.frequency_sensitivity, gain=config.correction_gain)
+        state = AppState(listed[0], models[listed[0].name])
+        if len(listed) > 1:
+            state.placement = AppPlacement(tuple(listed), models)
+        return state
 
     def _configure_mapping(self, state, target):
         if not self.mode.maps_threads or target.max_threads <= 0:
@@ -181,6 +206,14 @@ class ManagerPolicy:
         index = stats.subnet_index
         if not 0 <= index < len(state.model.base):
             index = state.current
+        if state.placement is not None and self.mode.maps_devices:
+            learner = frame_model(state, stats.device)
+            if learner is not state.model:      # ran where the application was before a move
+                if learner is not None and index >= 0:
+                    learner.observe(index, self.frequency(learner.domain.name, stats.t),
+                                    stats.inference_latency_ms)
+                state.last_t, state.measured_ms = stats.t, stats.inference_latency_ms
+                return Decisions()
         f = self.frequency(state.domain.name, stats.t)
         slowdown = sharing_slowdown(self.apps, stats.app_id, f)
         out = Decisions()
@@ -223,5 +256,7 @@ class ManagerPolicy:
                 'threads': s.mapping.current if s.mapping else s.model.threads,
                 'mapping': s.mapping.note if s.mapping else 'not managed',
                 'frames_stale': s.last_t is None or now - s.last_t > self.config.stale_after_s,
+                'domain': s.domain.name,
+                'placement': s.placement.note if s.placement else 'one domain',
             } for a, s in self.apps.items()},
         }

@@ -7,6 +7,11 @@ thread count. It keeps an EWMA of slowdown = measured / predicted per thread cou
 - drops to fewer threads (half, at least min_threads) after `slow_frames` consecutive frames
   slower than `slow` x predicted, frame and EWMA alike (other programs on the same cores stall
   OpenMP barriers), and doubles the probe interval;
+- when the count it dropped to was itself slowed under the contention (EWMA over `calm` after
+  probe_frames frames) and then runs near its profile again (EWMA <= `calm` and at most 0.8 x
+  what it ran at under contention), the contention is over: it probes again at once, with the
+  interval back at probe_s (a count the contention did not slow gives no such signal; the
+  doubled interval then stands);
 - probes one more thread every probe interval (from probe_s, doubled after a probe that was
   worse, at most MAX_PROBE_S) while the current count runs well, and after `probe_frames`
   frames keeps whichever count has the lower expected latency (slowdown x prediction);
@@ -37,6 +42,9 @@ class ThreadController:
     probe_frames: int = 5
     gain: float = 0.3
     keep_gain: float = 0.1          # a probe is kept only when it is this share faster
+    calm: float = 1.25              # slowdown at most this: the count runs as profiled
+    after_contention: bool = False  # dropped for contention, waiting for it to end
+    contended: float = 0.0          # slowdown of the fewer threads under it (0: not measured)
     current: int = 0                # commanded (or adopted) thread count, 0: none yet
     slowdown: dict = field(default_factory=dict)   # threads -> EWMA of measured / predicted
     over: int = 0
@@ -91,8 +99,19 @@ class ThreadController:
         if self.over >= self.slow_frames and self.current > self.min_threads:
             fewer = max(self.min_threads, self.current // 2)
             self.interval = min(2 * self.interval, MAX_PROBE_S)   # more threads were bad
+            self.after_contention, self.contended = True, 0.0
             return self._set(t, fewer, f'{self.current} threads run {raw:.1f}x slower than '
                                        f'profiled for {self.over} frames (contention)')
+        if self.after_contention and self.settled >= self.probe_frames:
+            now = self.slowdown[threads]
+            if not self.contended:
+                self.contended = now
+                self.after_contention = now > self.calm   # unaffected: no end to wait for
+            elif now <= min(self.calm, 0.8 * self.contended):
+                # The count chosen under contention runs as profiled again: it is over.
+                self.after_contention, self.contended = False, 0.0
+                self.interval = self.probe_s
+                self.next_probe = t
         if (self.current < self.max_threads and t >= self.next_probe and self.over == 0
                 and self.settled >= self.probe_frames
                 and self.slowdown[threads] <= self.slow):
@@ -139,5 +158,6 @@ def map_frame(app_id, state, stats, index, f, slowdown, fresh):
     state.model.set_threads(threads)
     # Start the correction from what is known of that count rather than the old one's.
     state.model.ratio = state.model.scale * mapping.slowdown.get(threads, 1.0)
+    state.model.spread.clear()      # the spread measured at the other count says nothing here
     state.need_outer = True
     return Decisions(mappings=[MappingDecision(app_id, threads, reason=reason)])

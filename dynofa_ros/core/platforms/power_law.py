@@ -3,8 +3,10 @@ The one power law of a platform: static board power plus per-domain leakage and 
 
     P = static_w + sum_d  leakage_w_d * v_d(f) + load_d * dynamic_w_d * (f / f_max) * v_d(f)^2
 
-with the relative voltage v(f) rising linearly from v_min at the lowest to 1 at the highest
-frequency (the usual shape of a DVFS table) and load the busy share 0..1 of the domain. The
+with the relative voltage v(f) flat at v_min up to the voltage floor f_floor (the lowest voltage
+the rail runs at: below it only the clock slows, as in a DVFS table whose low entries share one
+voltage), then rising linearly to 1 at the highest frequency, and load the busy share 0..1 of
+the domain: an idle domain draws leakage only (its clock is gated). The
 hardware node's estimate (no sensor), the manager's model and the simulator's ground truth all
 evaluate `domain_power`; their coefficients come from a platform profile's power.model
 (docs/platform_profiles.md) or, for the simulator's truth, from its simulation file.
@@ -21,11 +23,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class DomainPower:
-    """Coefficients of one domain: W at f_max and full load, leakage W at f_max, v at f_min."""
+    """
+    Coefficients of one domain: W at f_max and full load, leakage W at f_max, v at f_min.
+
+    f_floor_khz: the voltage floor (v = v_min at and below it; 0: v rises from f_min).
+    """
 
     dynamic_w: float
     leakage_w: float
     v_min: float
+    f_floor_khz: float = 0.0
 
 
 # Placeholders for a profile without power.model (hand-made profiles, tests). They are no board's
@@ -59,15 +66,17 @@ class PowerParams:
         return DomainPower(per.dynamic_w * cores, per.leakage_w * cores, per.v_min)
 
 
-def relative_voltage(v_min, f_khz, f_min, f_max):
-    """Return the relative voltage at f_khz: v_min at f_min rising linearly to 1 at f_max."""
-    span = max(f_max - f_min, 1)
-    return v_min + (1.0 - v_min) * (np.asarray(f_khz, dtype=float) - f_min) / span
+def relative_voltage(v_min, f_khz, f_min, f_max, f_floor=0.0):
+    """Return the relative voltage at f_khz: v_min up to max(f_min, f_floor), then up to 1."""
+    low = min(max(f_min, f_floor), f_max)
+    span = max(f_max - low, 1)
+    f = np.maximum(np.asarray(f_khz, dtype=float), low)
+    return v_min + (1.0 - v_min) * (f - low) / span
 
 
 def domain_power(coeff, f_khz, f_min, f_max, load):
     """Return one domain's power (W) at f_khz with busy share load (arrays broadcast)."""
-    v = relative_voltage(coeff.v_min, f_khz, f_min, f_max)
+    v = relative_voltage(coeff.v_min, f_khz, f_min, f_max, coeff.f_floor_khz)
     rel = np.asarray(f_khz, dtype=float) / f_max
     return coeff.leakage_w * v + np.asarray(load, dtype=float) * coeff.dynamic_w * rel * v * v
 

@@ -19,6 +19,7 @@ SENSOR_KINDS = ('ina3221_iio', 'ina3221_hwmon', 'hwmon', 'rapl')
 GOVERNOR_RE = re.compile(r'^[a-z0-9_]{1,32}$')
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,31}$')
 # Devfreq reports Hz; messages and profiles use kHz.
+UTILISATION_GOVERNORS = ('schedutil', 'ondemand')   # cpufreq-only governors
 HZ_PER_UNIT = {'cpufreq': 1, 'devfreq': 1000}
 
 
@@ -36,6 +37,7 @@ class Domain:
     frequencies_khz: tuple = ()
     path: str = ''          # relative to the hardware node's sysfs_root
     load: str = ''          # optional file with the domain's load in per mille (devfreq GPUs)
+    default_governor: str = ''   # the board's own governor of a devfreq domain (nvhost_podgov)
 
     @property
     def f_min(self):
@@ -44,6 +46,17 @@ class Domain:
     @property
     def f_max(self):
         return self.frequencies_khz[-1]
+
+    def baseline_governor(self, name):
+        """
+        Return the governor a baseline named `name` runs on this domain.
+
+        cpufreq governors (schedutil, ondemand) do not exist in devfreq: a devfreq domain runs
+        its board's default governor for them, so a baseline never asks for what is not there.
+        """
+        if self.kind == 'devfreq' and name in UTILISATION_GOVERNORS and self.default_governor:
+            return self.default_governor
+        return name
 
     def nearest_at_least(self, khz):
         """Return the lowest table frequency >= khz, or the maximum."""
@@ -111,20 +124,26 @@ def _domain(raw, i):
             isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cpus):
         raise ProfileError(f'{where} ({name}): cpus must be non-negative integers')
     load = _path(raw['load'], f'{where}.load') if raw.get('load') else ''
+    governor = str(raw.get('default_governor') or '')
+    if governor and (kind != 'devfreq' or not GOVERNOR_RE.match(governor)):
+        raise ProfileError(f'{where} ({name}): default_governor is for a devfreq domain and '
+                           f'must be a governor name, got {governor!r}')
     return Domain(name, kind, tuple(cpus), tuple(sorted(set(freqs))),
-                  _path(raw.get('path'), f'{where}.path'), load)
+                  _path(raw.get('path'), f'{where}.path'), load, governor)
 
 
 def _coefficients(raw, where, fallback):
     if not isinstance(raw, dict):
-        raise ProfileError(f'{where}: expected {{dynamic_w, leakage_w, v_min}}')
-    unknown = set(raw) - {'dynamic_w', 'leakage_w', 'v_min'}
+        raise ProfileError(f'{where}: expected {{dynamic_w, leakage_w, v_min[, f_floor_khz]}}')
+    unknown = set(raw) - {'dynamic_w', 'leakage_w', 'v_min', 'f_floor_khz'}
     if unknown:
         raise ProfileError(f'{where}: unknown keys {sorted(unknown)}')
     values = {k: _float(raw.get(k, getattr(fallback, k)), f'{where}.{k}')
-              for k in ('dynamic_w', 'leakage_w', 'v_min')}
-    if values['dynamic_w'] < 0 or values['leakage_w'] < 0 or not 0 < values['v_min'] <= 1:
-        raise ProfileError(f'{where}: need dynamic_w, leakage_w >= 0 and 0 < v_min <= 1')
+              for k in ('dynamic_w', 'leakage_w', 'v_min', 'f_floor_khz')}
+    if values['dynamic_w'] < 0 or values['leakage_w'] < 0 or not 0 < values['v_min'] <= 1 or (
+            values['f_floor_khz'] < 0):
+        raise ProfileError(f'{where}: need dynamic_w, leakage_w, f_floor_khz >= 0 and '
+                           '0 < v_min <= 1')
     return DomainPower(**values)
 
 

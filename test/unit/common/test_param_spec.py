@@ -145,7 +145,8 @@ def test_manager_config_defaults_come_from_the_spec():
     target = manager_config.AppTarget('cam')
     for f in dataclasses.fields(target):
         if f.name != 'app_id':
-            assert getattr(target, f.name) == (tuple(apps[f.name]) if f.name == 'domains'
+            lists = ('domains', 'profile_keys')     # kept as tuples: AppTarget is frozen
+            assert getattr(target, f.name) == (tuple(apps[f.name]) if f.name in lists
                                                else apps[f.name]), f.name
 
 

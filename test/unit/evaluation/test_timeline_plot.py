@@ -2,7 +2,7 @@
 
 import random
 
-from dynofa_ros.core.evaluation import timeline_plot
+from dynofa_ros.core.evaluation import run_report, timeline_plot
 from dynofa_ros.core.evaluation.run_report import Phase, Timeline
 import pytest
 
@@ -31,3 +31,22 @@ def test_axis_rules():
     assert timeline_plot.latency_axis_top([900.0] * 100, [40.0]) == 160.0
     assert timeline_plot.latency_axis_top([100.0] * 100, [40.0]) == pytest.approx(115.0)
     assert timeline_plot.latency_axis_top([10.0], []) == pytest.approx(11.5)
+
+
+def test_recovery_names_the_settled_sub_network_and_how_long_it_took_to_return():
+    phases = [Phase(0.0, 10.0, 'relaxed', 80.0), Phase(10.0, 20.0, 'tight', 40.0),
+              Phase(20.0, 30.0, 'contention', 80.0), Phase(30.0, 40.0, 'relaxed again', 80.0)]
+
+    def frames(start, end, subnet, top1):
+        return [(start + i * 0.1, 'cam', subnet, 0, top1, 30.0, 40.0, 1)
+                for i in range(int(round((end - start) * 10)))]
+    stats = (frames(0, 2, 'n7_3', 76.0) + frames(2, 10, 'n7_6', 78.0)
+             + frames(10, 30, 'n7_0', 73.0) + frames(30, 31.5, 'n7_2', 75.0)
+             + frames(31.5, 40, 'n7_6', 78.0))
+    found = run_report.recovery(Timeline(stats=stats), phases)
+    assert found[0] == 'n7_6' and found[1] == pytest.approx(1.5)
+    assert found[2] == pytest.approx((20 * 76.0 + 80 * 78.0) / 100)
+    assert 'back on n7_6' in run_report.format_recovery(found)
+    never = run_report.recovery(Timeline(stats=stats[:300]), phases)
+    assert 'never' in run_report.format_recovery(never)
+    assert run_report.recovery(Timeline(stats=stats), phases[:2]) is None

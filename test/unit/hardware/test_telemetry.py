@@ -122,11 +122,12 @@ def test_power_model_formula():
                        {'gpu': 0.5})
     rails = dict(reading.rails)
     # The power law: leakage * v + load * dynamic * (f / f_max) * v^2; per-core CPU figures
-    # (0.8 W dynamic, 0.125 W leakage) times the cluster's 2 cores, load the cores' mean.
-    assert rails['cpu0'] == pytest.approx(2 * 0.125 + 0.5 * 2 * 0.8)
-    v = 0.6 + 0.4 * (554625 - 114750) / (1109250 - 114750)
-    assert rails['gpu'] == pytest.approx(0.6 * v + 0.5 * 6.0 * 0.5 * v * v)
-    assert reading.total_w == pytest.approx(rails['cpu0'] + rails['gpu'] + 2.8)
+    # (0.65 W dynamic, 0.08 W leakage) times the cluster's 2 cores, load the cores' mean.
+    assert rails['cpu0'] == pytest.approx(2 * 0.08 + 0.5 * 2 * 0.65)
+    # 554.6 MHz is above the GPU's voltage floor (229 MHz, v 0.8), v rising linearly to 1.
+    v = 0.8 + 0.2 * (554625 - 229000) / (1109250 - 229000)
+    assert rails['gpu'] == pytest.approx(0.33 * v + 0.5 * 6.0 * 0.5 * v * v)
+    assert reading.total_w == pytest.approx(rails['cpu0'] + rails['gpu'] + 2.1)
     counter = EnergyCounter()
     counter.add(10.0, 1.0)
     assert counter.add(10.0, 3.5) == pytest.approx(25.0)

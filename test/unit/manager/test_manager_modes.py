@@ -52,10 +52,12 @@ def test_modes_offer_the_outer_loop_their_frequencies_and_subnets():
     assert state.fixed == state.model.catalog.get('n7_2').index
     for name in ('dynofa', 'algorithm_only'):
         assert modes.select(name).allowed(state, cfg) is None
-        state.since_down = 0       # just switched down: the outer loop is held below
+        state.down_t, state.last_t = 10.0, 10.0   # just switched down: held below
         assert modes.select(name).allowed(state, cfg) == tuple(range(6))
-        state.since_down = 2 * cfg.up_frames * state.backoff
+        state.backoff = 16        # the hold lasts hold_after_down_s whatever the backoff
+        state.last_t = 10.0 + cfg.hold_after_down_s
         assert modes.select(name).allowed(state, cfg) is None
+        state.backoff = 1
 
 
 def test_hardware_only_asks_for_an_early_outer_step_when_a_frame_is_over_target():

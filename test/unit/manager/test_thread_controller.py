@@ -189,3 +189,24 @@ def test_profiled_prediction_per_thread_count_without_the_online_correction():
     other.observe(3, CPU.f_max, 2.5 * first)
     other.observe(3, CPU.f_max, 40.0 * first)
     assert other.profiled(3, CPU.f_max, 1) == pytest.approx(2.5 * first)
+
+
+def test_probes_again_within_a_few_frames_once_contention_ends():
+    state = {'busy': True}
+
+    def slowdown(n):
+        if not state['busy']:
+            return 1.0
+        return 70.0 if n >= 2 else 2.0     # the second program slows even one thread
+
+    machine = Machine(ThreadController(1, 2, 15.0, current=2), 2, slowdown)
+    machine.run(14.0)
+    assert [c[1] for c in machine.changes] == [1]
+    state['busy'] = False
+    end = machine.t
+    machine.run(3.0)
+    (t, threads, reason) = machine.changes[1]
+    # Without the end-of-contention rule the next probe would be 30 s after the drop.
+    assert threads == 2 and 'probe' in reason and t - end < 10 * PROFILE[1] / 1000.0
+    machine.run(5.0)
+    assert machine.threads == 2 and machine.c.interval == 15.0

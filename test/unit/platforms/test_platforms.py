@@ -73,7 +73,7 @@ def test_the_hardware_estimate_and_the_manager_model_evaluate_the_same_law(tmp_p
     util = [50.0, 50.0, 100.0, 100.0, 0.0, 0.0]
     reading = estimate(profile.model, probed, freqs, util, {'gpu': 0.25})
     assert reading.total_w == pytest.approx(model.total(freqs, loads))
-    assert dict(reading.rails)['static'] == model.static_w == 2.8
+    assert dict(reading.rails)['static'] == model.static_w == 2.1
     gpu = profile.model.coefficients(planned[3])
     assert dict(reading.rails)['gpu'] == pytest.approx(
         float(domain_power(gpu, 599250, 114750, 1109250, 0.25)))
