@@ -151,6 +151,7 @@ def reset_learning(state):
     state.backoff, state.since_down, state.down_t = 1, NEVER, -math.inf
     state.model.spread.clear()
     state.model.by_freq.clear()      # frames of a past condition would bias the sensitivity fit
+    state.model.last_f = None
     state.over = state.under = state.calm = 0
     state.need_outer = True
 

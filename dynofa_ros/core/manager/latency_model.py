@@ -52,6 +52,7 @@ class LatencyModel:
         self.sensitivity = sensitivity     # the setting: the prior until a fit exists
         self.learned = None                # sensitivity fitted from frames at 2+ frequencies
         self.by_freq = {}                  # kHz -> [EWMA of measured / profile, frames, last]
+        self.last_f = None                 # frequency of the previous frame (None: start over)
         self.gain = gain
         self.f_ref = float(domain.f_max)
         self.ratio = 1.0
@@ -187,8 +188,11 @@ class LatencyModel:
             self.ratio = math.exp(
                 (1 - self.gain) * math.log(self.ratio) + self.gain * math.log(raw))
         self.samples += 1
-        if slowdown > 1.0:
-            return self.ratio       # shared with other applications: the sharing model's error
+        settled, self.last_f = self.last_f == int(f_khz), int(f_khz)
+        if slowdown > 1.0 or not settled:
+            # Shared with other applications (the sharing model's error), or the first frame at
+            # a frequency (it may have started at the previous one, or paid for a move).
+            return self.ratio
         per_profile = measured_ms / (self.base[index] * self.scale)
         entry = self.by_freq.setdefault(int(f_khz), [per_profile, 0, 0])
         entry[0] += FIT_GAIN * (per_profile - entry[0])
