@@ -128,16 +128,8 @@ class OuterLoop:
         if here:   # else it runs elsewhere now
             current = _current_index(commanded.get(name), [apps[a].current for a in app_ids],
                                      freqs)
-        if current is not None and choice.feasible:
-            valid, energy, score = search.evaluate(current, INCUMBENT_SLACK)
-            accurate = cfg.objective == 'energy' or score >= float(
-                search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
-            # The new choice is the least energy among the candidates, so the incumbent stays
-            # only when it is within the hysteresis of it: never worse by more than that share
-            # of the domain's own energy (the board's static share would dilute it).
-            if valid and accurate and energy <= choice.energy_mj + (
-                    cfg.energy_hysteresis * choice.domain_mj):
-                choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
+        if current is not None and keeps_incumbent(search, current, choice, cfg):
+            choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
         learners = [apps[a].model for a in app_ids if len(app_ids) == 1
                     and apps[a].model.wants_frequency_sample()]     # alone: no sharing error
         anchor = learners[0].sampled_frequency() if learners else None
@@ -172,6 +164,24 @@ class OuterLoop:
                 state.over = state.under = state.since_switch = 0
                 out.subnets.append(subnet_decision(app_id, state, reason))
         return out
+
+
+def keeps_incumbent(search, current, choice, cfg):
+    """
+    Return True when the running configuration `current` stays instead of the new `choice`.
+
+    It must still be valid within INCUMBENT_SLACK, within the accuracy slack of the choice, and
+    cost at most energy_hysteresis of the domain's own energy per frame more: the choice is the
+    least energy, so the incumbent is never worse by more than that (the board's static share,
+    the same for every choice, would dilute the rule).
+    """
+    if not choice.feasible:
+        return False
+    valid, energy, score = search.evaluate(current, INCUMBENT_SLACK)
+    accurate = cfg.objective == 'energy' or score >= float(
+        search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
+    return valid and accurate and energy <= choice.energy_mj + (
+        cfg.energy_hysteresis * choice.domain_mj)
 
 
 def _probe(search, choice, freqs, anchor):
