@@ -46,6 +46,7 @@ class Choice:
     feasible: bool
     note: str
     met: tuple = ()            # per application: its latency target and floor met
+    domain_mj: float = 0.0     # energy_mj without the board's static share (this domain's own)
 
 
 def _expand(array, app, n_apps):
@@ -104,13 +105,15 @@ class DomainSearch:
                       for lat, a in zip(self.latency, apps))
         # mJ per processed frame x arrived / processed: dropping frames is never a saving.
         self.energy = 1000.0 * power / fps * (arrived / fps)
+        # The board's static share of it: what no choice on this domain can save.
+        self.static_mj = 1000.0 * static / fps * (arrived / fps)
         shape = tuple([len(self.freqs)] + [a.solo_ms.shape[1] for a in apps])
         full = functools.partial(np.broadcast_to, shape=shape)
         self.latency = [full(x) for x in self.latency]
         self.meets = [full(x) for x in self.meets]
         self.floor_ok = [full(x) for x in self.floor_ok]
-        self.allowed, self.score, self.energy = (full(x) for x in (
-            self.allowed, self.score, self.energy))
+        self.allowed, self.score, self.energy, self.static_mj = (full(x) for x in (
+            self.allowed, self.score, self.energy, self.static_mj))
 
     def _pick(self, mask, slack, objective='accuracy'):
         """Return the least-energy index in mask (within slack of its best accuracy), or None."""
@@ -130,7 +133,8 @@ class DomainSearch:
         met = tuple(bool(m[index] and f[index]) for m, f in zip(self.meets, self.floor_ok))
         return Choice(index[0], tuple(index[1:]),
                       tuple(float(lat[index]) for lat in self.latency),
-                      float(self.energy[index]), feasible, note, met)
+                      float(self.energy[index]), feasible, note, met,
+                      float(self.energy[index] - self.static_mj[index]))
 
     def evaluate(self, index, margin_ratio=1.0):
         """

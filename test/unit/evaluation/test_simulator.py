@@ -8,7 +8,8 @@ from dynofa_ros.core.evaluation.governors import SimGovernor
 from dynofa_ros.core.evaluation.scenarios import (AppSpec, check_against, load_file, Scenario,
                                                   ScenarioError, SCENARIOS)
 from dynofa_ros.core.evaluation.simulator import metrics, SimPlatform, Simulator
-from dynofa_ros.core.manager import sharing
+from dynofa_ros.core.manager import config as manager_config
+from dynofa_ros.core.manager import outer_loop, sharing
 from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
 from dynofa_ros.core.platforms.profiles import Domain
 from dynofa_ros.tools import evaluate
@@ -265,3 +266,30 @@ def test_time_slicing_model_predicts_the_simulated_shared_gpu():
     near_capacity = [load for load in errors if load > 0.9]
     assert len(near_capacity) == 2
     assert all(first_order[load].max() < -0.15 for load in near_capacity), first_order
+
+
+def test_the_incumbent_stays_only_within_2_percent_of_its_plan_and_the_domains_own_energy():
+    freqs = np.array(GPU.frequencies_khz, dtype=float)
+    solo = np.outer(800000.0 / freqs, [20.0, 40.0])                # (freq, subnet) ms
+    app = AppInput('a', solo, np.array([75.0, 75.0]), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
+    # A large board floor: every choice pays it; the domain's own energy is what differs.
+    power = (20.0, 0.1 * freqs / 800000, 4.0 * (freqs / 800000) ** 3)
+    search = DomainSearch(freqs, power, [app], 0.95)
+    choice = search.solve(0.0)
+    cfg = manager_config.ManagerConfig(energy_hysteresis=0.05, accuracy_slack=0.0)
+    dearer = (3, 0)            # 800 MHz, the same sub-network
+    extra = search.energy[dearer] - choice.energy_mj
+    # Less than 5 % of the board's energy per frame (the floor dilutes it), more than 5 % of
+    # the domain's own: it must not stay.
+    assert 0.05 * choice.domain_mj < extra < 0.05 * choice.energy_mj
+    assert not outer_loop.keeps_incumbent(search, dearer, choice, cfg)
+    assert outer_loop.keeps_incumbent(search, (choice.freq_index, 0), choice, cfg)
+    # Latency: kept up to target x margin x 1.02, not beyond.
+    slow = AppInput('a', solo * (0.95 * 1.01 * 100.0 / solo[0, 0]), app.accuracy, 100.0, 0.0, 1,
+                    rate_hz=5.0, margin=0.95)
+    tight = DomainSearch(freqs, power, [slow], 0.95)
+    assert tight.evaluate((0, 0), outer_loop.INCUMBENT_SLACK)[0]
+    slower = AppInput('a', solo * (0.95 * 1.04 * 100.0 / solo[0, 0]), app.accuracy, 100.0, 0.0,
+                      1, rate_hz=5.0, margin=0.95)
+    assert not DomainSearch(freqs, power, [slower], 0.95).evaluate(
+        (0, 0), outer_loop.INCUMBENT_SLACK)[0]
