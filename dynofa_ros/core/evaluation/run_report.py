@@ -105,8 +105,9 @@ def recovery(tl, phases, before='relaxed', during='contention', after='relaxed a
     """
     Return how the run came back after contention, or None when the phases are not there.
 
-    (sub-network the `before` phase ended on, seconds from the end of `during` to the first
-    frame on it again or nan if never, mean top-1 of `before` and `after`).
+    (sub-network the `before` phase settled on (its last quarter), seconds from the end of
+    `during` to the first frame on it or on a more accurate one, nan if never, that frame's
+    sub-network, mean top-1 of `before` and `after`).
     """
     named = {p.name: p for p in phases}
     if not {before, during, after} <= set(named):
@@ -118,21 +119,30 @@ def recovery(tl, phases, before='relaxed', during='contention', after='relaxed a
         return None
     names = [s[2] for s in tail]
     settled = max(set(names), key=names.count)
+    accuracy = next(s[4] for s in tail if s[2] == settled)
     end = named[during].end
-    back = [s[0] for s in tl.stats if end <= s[0] < named[after].end and s[2] == settled]
+    back = [s for s in tl.stats if end <= s[0] < named[after].end and (
+        s[2] == settled or s[4] > accuracy)]
     top1 = [_mean([s[4] for s in tl.stats if p.start <= s[0] < p.end])
             for p in (first, named[after])]
-    return settled, (back[0] - end) if back else math.nan, top1[0], top1[1]
+    if not back:
+        return settled, math.nan, '', top1[0], top1[1]
+    return settled, back[0][0] - end, back[0][2], top1[0], top1[1]
 
 
 def format_recovery(found):
     """Return the recovery line of the summary ('' when there is none)."""
     if found is None:
         return ''
-    subnet, seconds, top1_before, top1_after = found
-    when = 'never' if math.isnan(seconds) else f'{seconds:.1f} s after the contention ended'
-    return (f'recovery: back on {subnet} (where the relaxed phase settled) {when}; mean '
-            f'top-1 {top1_before:.2f} relaxed, {top1_after:.2f} relaxed again')
+    subnet, seconds, reached, top1_before, top1_after = found
+    if math.isnan(seconds):
+        when = f'never back on {subnet} (where the relaxed phase settled) or a more accurate one'
+    else:
+        on = subnet if reached == subnet else f'{reached}, more accurate than {subnet}'
+        when = (f'on {on} (the relaxed phase settled on {subnet}) {seconds:.1f} s after the '
+                'contention ended')
+    return (f'recovery: {when}; mean top-1 {top1_before:.2f} relaxed, {top1_after:.2f} '
+            'relaxed again')
 
 
 def _mean(values):
