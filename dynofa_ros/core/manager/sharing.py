@@ -18,7 +18,8 @@ comes from the measured spread.
 
 import numpy as np
 
-ITERATIONS = 30
+ITERATIONS = 30        # at most; it stops once no slowdown moves by TOLERANCE
+TOLERANCE = 1e-3
 
 
 def slowdowns(solos_ms, rates_hz):
@@ -37,6 +38,10 @@ def slowdowns(solos_ms, rates_hz):
         busy = [np.minimum(1.0, s * k * r / 1000.0) if r > 0 else np.ones_like(s)
                 for s, k, r in zip(solos, slow, rates_hz)]
         total = sum(busy)
-        slow = [np.minimum(float(n), 1.0 / np.maximum(1.0 - (total - b) / 2.0, 1.0 / n))
-                for b in busy]
+        new = [np.minimum(float(n), 1.0 / np.maximum(1.0 - (total - b) / 2.0, 1.0 / n))
+               for b in busy]
+        done = max(float(np.max(np.abs(a - b))) for a, b in zip(new, slow)) < TOLERANCE
+        slow = new
+        if done:
+            break
     return slow
