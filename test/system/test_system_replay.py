@@ -67,6 +67,12 @@ def _index(subnet_id):
     return SUBSET.index(subnet_id)
 
 
+def _manager_log(sim, lines=40):
+    """Return the manager's last log lines from the system log (decisions with their reasons)."""
+    return '\n'.join([line for line in sim.log('system').splitlines()
+                      if line.startswith('[manager]')][-lines:])
+
+
 def _decision(dvfs_command):
     return dvfs_command.domain, dvfs_command.mode, dvfs_command.frequency_khz
 
@@ -76,7 +82,10 @@ def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
     lat = setup['latency']
     stats = ros_probe.subscribe(PerceptionStats, 'perception_stats', TELEMETRY_QOS)
     commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
-    relaxed = round(4.0 * lat['n7_6'])   # headroom: the learnt ratio can rise under load
+    # Headroom: after the tight phase the correction ratio learnt on n7_0 (its fixed per-frame
+    # overhead is a large share of its latency) was seen at 2.7 here; with a noisy machine's
+    # margin of 0.5, n7_6 needs the target at 2 x 2.7 = 5.4 x its profile to be predicted to fit.
+    relaxed = round(8.0 * lat['n7_6'])
     sim = system(relaxed)
     ros_probe.wait_for(stats, lambda m: m.subnet_id == 'n7_6', timeout=120)
 
@@ -92,8 +101,11 @@ def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
     (result,) = ros_probe.set_parameters('manager', {TARGET: float(relaxed)})
     assert result.successful, result.reason
     count = len(commands)
-    back = ros_probe.wait_for(
-        commands, lambda m: m in commands[count:] and m.subnet_id == 'n7_6', timeout=60)
+    try:
+        back = ros_probe.wait_for(
+            commands, lambda m: m in commands[count:] and m.subnet_id == 'n7_6', timeout=60)
+    except TimeoutError as exc:     # say why the manager chose otherwise: its own log
+        raise AssertionError(f'{exc}; the manager said:\n{_manager_log(sim)}') from None
     ros_probe.wait_for(stats, lambda m: m.subnet_id == back.subnet_id
                        and m.header.stamp.sec >= back.header.stamp.sec, timeout=30)
     # A refused value changes nothing.
