@@ -82,9 +82,9 @@ def test_targets_changed_live_drive_commands_switches_and_the_recorded_bag(
     lat = setup['latency']
     stats = ros_probe.subscribe(PerceptionStats, 'perception_stats', TELEMETRY_QOS)
     commands = ros_probe.subscribe(SubnetCommand, 'subnet_command', COMMAND_QOS)
-    # Headroom: after the tight phase the correction ratio learnt on n7_0 (its fixed per-frame
-    # overhead is a large share of its latency) was seen at 2.7 here; with a noisy machine's
-    # margin of 0.5, n7_6 needs the target at 2 x 2.7 = 5.4 x its profile to be predicted to fit.
+    # Headroom: in the running system every sub-network is about 3x slower than profiled alone
+    # (three nodes, the bag player and the recorder share 2 cores; the manager's log showed n7_6
+    # at 3.4x), and a noisy machine's margin can reach 0.5: n7_6 needs about 6x to fit.
     relaxed = round(8.0 * lat['n7_6'])
     sim = system(relaxed)
     ros_probe.wait_for(stats, lambda m: m.subnet_id == 'n7_6', timeout=120)
