@@ -19,6 +19,7 @@ types are read from the package's msg/ definitions, so bags carrying them open i
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -29,6 +30,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
+from rclpy.signals import SignalHandlerOptions
 
 
 def _subscription_qos(infos):
@@ -162,9 +164,33 @@ class Player(Node):
                 return self.published
 
 
+DRAIN_S = 0.3   # after a stop request the recorder still takes what reached it meanwhile
+
+
 def _spin_until(node, stop):
     while rclpy.ok() and not stop():
         rclpy.spin_once(node, timeout_sec=0.1)
+
+
+def _record_until_asked(node, deadline):
+    """
+    Record until SIGINT/SIGTERM or the deadline, then drain for DRAIN_S.
+
+    rclpy's own handler would shut the context down at once and lose the messages already
+    delivered to this process but not yet taken; here a signal only asks to stop.
+    """
+    asked = []
+    previous = {s: signal.signal(s, lambda signum, frame: asked.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _spin_until(node, lambda: asked or (deadline is not None
+                                            and time.monotonic() > deadline))
+        end = time.monotonic() + DRAIN_S
+        while rclpy.ok() and time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.02)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _info(path, out):
@@ -223,13 +249,14 @@ def main(argv=None):
         if not os.path.exists(args.bag):
             print(f'bag: {args.bag} not found', file=sys.stderr)
             return 2
-    rclpy.init(args=argv)
+    record = args.command == 'record'
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO if record else None)
     try:
-        if args.command == 'record':
+        if record:
             node = Recorder(args.output, args.topic, args.storage, args.bag_version)
             deadline = time.monotonic() + args.duration if args.duration > 0 else None
             try:
-                _spin_until(node, lambda: deadline is not None and time.monotonic() > deadline)
+                _record_until_asked(node, deadline)
             except (KeyboardInterrupt, ExternalShutdownException):
                 pass
             counts = node.close()
