@@ -79,12 +79,7 @@ def run_scenario(scenario, platform, policies, seed):
 
 def oracle_rows(scenario, platform, seed, dynofa):
     """Return the oracle's phase rows (scaled to each phase's length); frames 0 if none fits."""
-    cat = platform.catalog()
-
-    def simulate(phase, static):
-        result = Simulator(phase, 'performance', platform, seed=seed, static=static).run()
-        return comparison.phase_rows(result, phase)
-    oracle = comparison.Oracle(platform, cat, simulate)
+    oracle = comparison.Oracle.simulated(platform, seed)
     rows = []
     for k, (start, end) in enumerate(scenario.phases()):
         phase = comparison.phase_scenario(scenario, start, end)

@@ -18,7 +18,7 @@ import itertools
 import math
 
 from dynofa_ros.core.evaluation.scenarios import Event, Scenario
-from dynofa_ros.core.evaluation.simulator import cpu_share
+from dynofa_ros.core.evaluation.simulator import cpu_share, Simulator
 from dynofa_ros.core.manager import sharing
 from dynofa_ros.core.platforms.power_law import domain_power
 from dynofa_ros.core.platforms.scaling_law import latency_factor
@@ -36,7 +36,7 @@ def phase_rows(result, scenario):
     rows = []
     for start, end in scenario.phases():
         frames = [f for fs in result.frames.values() for f in fs if start <= f[0] < end]
-        drops = sum(1 for ds in getattr(result, 'drops', {}).values() for t in ds
+        drops = sum(1 for ds in result.drops.values() for t in ds
                     if start <= t < end)
         energy = _energy_between(result.marks, start, end)
         rows.append({'start': start, 'end': end, 'energy_j': energy, 'frames': len(frames),
@@ -114,6 +114,14 @@ class Oracle:
         self.catalog = catalog
         self.simulate = simulate
         self.top1 = np.array([s.top1 for s in catalog.subnets])
+
+    @classmethod
+    def simulated(cls, platform, seed):
+        """Return the oracle whose candidates run in the simulator on `platform` with `seed`."""
+        def simulate(phase, static):
+            result = Simulator(phase, 'performance', platform, seed=seed, static=static).run()
+            return phase_rows(result, phase)
+        return cls(platform, platform.catalog(), simulate)
 
     def _ref(self, app, domain):
         truth = self.platform.truth[domain]

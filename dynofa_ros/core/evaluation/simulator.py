@@ -169,6 +169,7 @@ class SimResult:
     marks: list = field(default_factory=list)   # (t, energy J so far) at every event and the end
     threads: dict = field(default_factory=dict)  # app_id -> list of (t, threads) changes
     placements: dict = field(default_factory=dict)   # app_id -> [(t, domain)], from t 0
+    drops: dict = field(default_factory=dict)   # app_id -> t of every frame dropped
 
 
 class Simulator:
@@ -245,9 +246,8 @@ class Simulator:
         self.placement_log = {a: [(0.0, app.domain)] for a, app in self.apps.items()}
 
     def _apply(self, decisions, t):
-        changes = 0
         if self.static:
-            return 0
+            return
         for d in decisions.subnets:
             self.apps[d.app_id].pending = d.subnet_index
         for d in decisions.mappings:
@@ -270,7 +270,6 @@ class Simulator:
                 domain = self.domains[d.domain]
                 self.governors[d.domain] = SimGovernor(domain.baseline_governor('schedutil'),
                                                        domain)
-        return changes
 
     def _device_domain(self, app, decision):
         """
@@ -331,7 +330,7 @@ class Simulator:
                 else:
                     self.policy.on_system(SystemSnapshot(t, dict(self.freq), {}, {}, temp))
             if t + 1e-9 >= next_step:
-                dvfs_changes += self._apply(self.policy.step(t), t)
+                self._apply(self.policy.step(t), t)
                 next_step = t + self.config.control_period_s
             for pin in [p for p in self.delayed if p[0] <= t + 1e-9]:
                 self.delayed.remove(pin)
@@ -339,9 +338,7 @@ class Simulator:
                     dvfs_changes += self.freq[pin[1]] != pin[2]
                     self.freq[pin[1]] = pin[2]
             self._cameras(t, noise, overhead)
-            counter = [0]
-            busy = self._progress(t, dt, counter)
-            dvfs_changes += counter[0]
+            busy = self._progress(t, dt)
             power = self._power(busy)
             energy += power * dt
             acc_power += power * dt
@@ -361,12 +358,11 @@ class Simulator:
                 for name in self.domains:
                     timeline[f'{name}_mhz'].append(self.freq[name] / 1000.0)
         marks.append((self.scenario.duration_s, energy))
-        result = SimResult(self.scenario.name, self.label, energy, self.scenario.duration_s,
-                           {a: app.frames for a, app in self.apps.items()}, timeline,
-                           sum(app.switches for app in self.apps.values()), dvfs_changes,
-                           marks, self.thread_log, self.placement_log)
-        result.drops = {a: app.drops for a, app in self.apps.items()}
-        return result
+        return SimResult(self.scenario.name, self.label, energy, self.scenario.duration_s,
+                         {a: app.frames for a, app in self.apps.items()}, timeline,
+                         sum(app.switches for app in self.apps.values()), dvfs_changes,
+                         marks, self.thread_log, self.placement_log,
+                         {a: app.drops for a, app in self.apps.items()})
 
     def _cameras(self, t, noise, overhead):
         for app in self.apps.values():
@@ -400,7 +396,7 @@ class Simulator:
                                              app.threads)
                 app.work = true * math.exp(self.rng.gauss(0.0, noise)) + extra
 
-    def _progress(self, t, dt, dvfs_counter):
+    def _progress(self, t, dt):
         busy = {}
         feed = 0.0
         for name, d in self.domains.items():
@@ -417,7 +413,7 @@ class Simulator:
                     self.freq[name], d.f_max, k)
                 app.done += dt * 1000.0 * speed
                 if app.done >= app.work:
-                    self._finish(app, t + dt, dvfs_counter)
+                    self._finish(app, t + dt)
         if feed and self.feed in busy:
             # CPU work of feeding the GPU (launches, pre/post-processing): a share of the
             # feeding cluster while a GPU inference runs.
@@ -431,7 +427,7 @@ class Simulator:
             return 1.0 - bg
         return cpu_share(self.platform.sim, domain, app.threads, bg)
 
-    def _finish(self, app, t, dvfs_counter):
+    def _finish(self, app, t):
         app.busy = False
         app.processed += 1
         latency = (t - app.start) * 1000.0
@@ -441,7 +437,7 @@ class Simulator:
                            app.threads, 'cuda' if self.domains[app.domain].kind == 'devfreq'
                            else 'cpu')
         if not self.static:
-            dvfs_counter[0] += self._apply(self.policy.on_frame(stats), t)
+            self._apply(self.policy.on_frame(stats), t)
 
 
 def cpu_share(sim, domain, threads, bg):

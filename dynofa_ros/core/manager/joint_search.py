@@ -78,8 +78,7 @@ class DomainSearch:
         n = len(apps)
         solos = [_expand(a.solo_ms, i, n) for i, a in enumerate(apps)]
         rates = [a.rate_hz for a in apps]
-        total = sum(np.minimum(1.0, s * r / 1000.0) if r > 0 else np.ones_like(s)
-                    for s, r in zip(solos, rates))
+        total = sum(sharing.busy_shares(solos, rates))
         self.latency = [s * slow for s, slow in zip(solos, sharing.slowdowns(solos, rates))]
         self.meets = [lat <= a.target_ms * (a.margin or margin)
                       for lat, a in zip(self.latency, apps)]

@@ -135,13 +135,16 @@ class LatencyModel:
 
     def sampled_frequency(self):
         """Return the frequency (kHz) with enough recent frames for the fit, or None."""
-        ready = [f for f, (_, n, last) in self.by_freq.items()
-                 if n >= FIT_MIN_FRAMES and self.samples - last <= FIT_RECENT]
+        ready = self._ready()
         return max(ready, key=lambda f: self.by_freq[f][2]) if ready else None
 
-    def _fit_points(self):
-        return [(self.f_ref / f, m) for f, (m, n, last) in self.by_freq.items()
+    def _ready(self):
+        """Return the frequencies with FIT_MIN_FRAMES frames, the last within FIT_RECENT."""
+        return [f for f, (_, n, last) in self.by_freq.items()
                 if n >= FIT_MIN_FRAMES and self.samples - last <= FIT_RECENT]
+
+    def _fit_points(self):
+        return [(self.f_ref / f, self.by_freq[f][0]) for f in self._ready()]
 
     def _fit_sensitivity(self, f_khz):
         """

@@ -130,11 +130,11 @@ class OuterLoop:
                                      freqs)
         if current is not None and keeps_incumbent(search, current, choice, cfg):
             choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
-        learners = [apps[a].model for a in app_ids if len(app_ids) == 1
-                    and apps[a].model.wants_frequency_sample()]     # alone: no sharing error
-        anchor = learners[0].sampled_frequency() if learners else None
-        if cfg.frequency_probe and here and choice.feasible and anchor is not None:
-            choice = _probe(search, choice, freqs, anchor) or choice
+        if cfg.frequency_probe and here and choice.feasible and len(app_ids) == 1:
+            learner = apps[app_ids[0]].model      # alone on the domain: no sharing error
+            anchor = learner.sampled_frequency() if learner.wants_frequency_sample() else None
+            if anchor is not None:
+                choice = _probe(search, choice, freqs, anchor) or choice
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)

@@ -11,7 +11,8 @@ stretching. Solved as a fixed point over all applications of the domain:
 An application whose camera rate is unknown (0) counts as always busy (b = 1). The first-order
 rule this replaces, solo_i x (1 + sum_j solo_j x rate_j), is exact for two light loads but under
 a combined load near the domain's capacity it was 11-22 % short of the simulated mean latency,
-where this model is within 11 % (docs/manager.md; test_time_slicing_model_*). The tail (a frame
+where this model is within 6 % (docs/manager.md; test_time_slicing_model_*; up to 15 % short
+for two very unequal rates, 4 and 13 Hz). The tail (a frame
 overlapping a whole inference of another application) is left to the latency margin, which
 comes from the measured spread.
 """
@@ -20,6 +21,13 @@ import numpy as np
 
 ITERATIONS = 30        # at most; it stops once no slowdown moves by TOLERANCE
 TOLERANCE = 1e-3
+
+
+def busy_shares(latencies_ms, rates_hz):
+    """Return each application's busy share of the domain, min(1, latency x rate); 0 Hz: 1."""
+    latencies = [np.asarray(lat, dtype=float) for lat in latencies_ms]
+    return [np.minimum(1.0, lat * r / 1000.0) if r > 0 else np.ones_like(lat)
+            for lat, r in zip(latencies, rates_hz)]
 
 
 def slowdowns(solos_ms, rates_hz):
@@ -35,8 +43,7 @@ def slowdowns(solos_ms, rates_hz):
         return [np.ones_like(s) for s in solos]
     slow = [np.ones_like(s) for s in solos]
     for _ in range(ITERATIONS):
-        busy = [np.minimum(1.0, s * k * r / 1000.0) if r > 0 else np.ones_like(s)
-                for s, k, r in zip(solos, slow, rates_hz)]
+        busy = busy_shares([s * k for s, k in zip(solos, slow)], rates_hz)
         total = sum(busy)
         new = [np.minimum(float(n), 1.0 / np.maximum(1.0 - (total - b) / 2.0, 1.0 / n))
                for b in busy]

@@ -8,7 +8,6 @@ from dynofa_ros.core.evaluation.simulator import metrics, SimPlatform, Simulator
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision, MappingDecision
 from dynofa_ros.tools import evaluate
 import pytest
-from support.simulation import static_oracle
 
 
 def _scenario(app):
@@ -91,7 +90,7 @@ def test_gpu_two_map_dynofa_moves_rear_and_saves_energy_over_not_moving():
 def test_the_oracle_searches_placements_too():
     platform = SimPlatform()
     scenario = SCENARIOS['gpu_two_map'].scaled(4.0)
-    oracle = static_oracle(platform)
+    oracle = comparison.Oracle.simulated(platform, seed=1)
     assert {c[4]['rear'] for c in oracle.candidates(scenario)} == {'gpu', 'cpu0'}
     row, (_, _, where) = oracle.best(scenario, 77.0)
     assert comparison.meets(row) and where == {'front': 'gpu', 'rear': 'cpu0'}

@@ -15,7 +15,6 @@ from dynofa_ros.core.platforms.profiles import Domain
 from dynofa_ros.tools import evaluate
 import numpy as np
 import pytest
-from support.simulation import static_oracle
 
 GPU = Domain('gpu', 'devfreq', (), (100000, 200000, 400000, 800000))
 
@@ -221,7 +220,7 @@ def test_comparison_at_similar_latency_uses_only_phases_the_baseline_meets():
 def test_oracle_is_the_cheapest_static_configuration_that_meets_the_target():
     platform = SimPlatform()
     scenario = SCENARIOS['gpu_one'].scaled(4.0)
-    oracle = static_oracle(platform)
+    oracle = comparison.Oracle.simulated(platform, seed=1)
     row, (freqs, subs, _) = oracle.best(scenario, 77.0)
     assert comparison.meets(row) and row['top1'] >= 77.0
     perf = oracle.simulate(scenario, ({'gpu': platform.domains['gpu'].f_max}, subs))[0]
