@@ -159,7 +159,9 @@ def _similar_text(similar):
     if similar is None:
         return 'n/a (schedutil misses its target in every phase)'
     energy, top1, ok = similar
-    return f'{energy:+.1f}%, {top1:+.2f}' + ('' if ok else ' (misses its target there)')
+    flags = ([] if ok else ['misses its target there']) + (
+        ['not at similar accuracy'] if abs(top1) > comparison.SIMILAR_TOP1 else [])
+    return f'{energy:+.1f}%, {top1:+.2f}' + (f' ({"; ".join(flags)})' if flags else '')
 
 
 def markdown_table(rows, placement=False):

@@ -25,6 +25,7 @@ from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
 
 MEET_PCT = 5.0
+SIMILAR_TOP1 = 1.0  # top-1 points: a larger difference is not a comparison at similar accuracy
 ORACLE_TRIES = 8
 ORACLE_MAX_S = 8.0
 PER_LEVEL = 3       # static configurations kept per accuracy: the cheapest frequencies

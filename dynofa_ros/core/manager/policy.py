@@ -87,7 +87,9 @@ class ManagerPolicy:
                           (state.model,)):
                 model.sensitivity = config.frequency_sensitivity
                 model.gain = config.correction_gain
-            if rebuild or before.baseline_subnet != target.baseline_subnet:
+            if rebuild or (before.baseline_subnet, before.latency_target_ms) != (
+                    target.baseline_subnet, target.latency_target_ms):
+                # A static deployment picks its network for the mission's target.
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True

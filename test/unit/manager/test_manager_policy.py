@@ -305,6 +305,21 @@ def test_governor_baseline_hands_domains_to_the_kernel_with_a_fixed_subnet():
     assert not policy.step(5.0)
 
 
+def test_governor_baseline_picks_its_fixed_subnet_again_for_a_new_target():
+    policy = make(policy='schedutil', **{'apps.cam.latency_target_ms': 40.0})
+    first = policy.step(0.0).subnets[0].subnet_index
+    policy.configure(manager_config.apply(policy.config, {'apps.cam.latency_target_ms': 80.0}),
+                     {'apps.cam.latency_target_ms'})
+    relaxed = policy.step(1.0).subnets[0].subnet_index
+    assert relaxed > first
+    model = policy.apps['cam'].model
+    assert model.solo(GPU.f_max)[relaxed] <= 80.0 * policy.config.latency_margin
+    pinned = make(policy='schedutil', **{'apps.cam.baseline_subnet': 'n7_2'})
+    pinned.configure(manager_config.apply(pinned.config, {'apps.cam.latency_target_ms': 80.0}),
+                     {'apps.cam.latency_target_ms'})
+    assert pinned.apps['cam'].fixed == pinned.apps['cam'].model.catalog.get('n7_2').index
+
+
 def test_algorithm_only_pins_the_maximum_and_hardware_only_keeps_the_subnet():
     algo = make(policy='algorithm_only', **{'apps.cam.latency_target_ms': 80.0})
     algo.on_system(system(0.0, algo))
