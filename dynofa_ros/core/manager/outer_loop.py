@@ -15,7 +15,7 @@ import math
 from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
 from dynofa_ros.core.manager.inner_loop import subnet_decision
-from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch, frame_weight
 from dynofa_ros.core.manager.latency_model import FIT_SPAN
 import numpy as np
 
@@ -101,9 +101,10 @@ class OuterLoop:
                                         self.power.static_w, idle)
         weights = score = 0.0
         for name, (_, choice, _) in plans.items():
-            for app_id, index in zip(groups[name], choice.subnets):
-                weights += config.apps[app_id].priority
-                score += config.apps[app_id].priority * float(apps[app_id].model.accuracy[index])
+            for app_id, index, ms in zip(groups[name], choice.subnets, choice.latency_ms):
+                w = float(frame_weight(config.apps[app_id].priority, apps[app_id].rate_hz, ms))
+                weights += w
+                score += w * float(apps[app_id].model.accuracy[index])
         return placement.Evaluated(domains, plans, energy, score / weights, feasible)
 
     def _plan(self, name, app_ids, cap, apps, cfg, mode, commanded):
@@ -121,7 +122,7 @@ class OuterLoop:
                                    model.margin(cfg.latency_quantile, cfg.latency_margin)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
-        search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
+        search = DomainSearch(freqs, power, inputs, cfg.latency_margin, cfg.latency_quantile)
         choice = search.solve(cfg.accuracy_slack, objective=cfg.objective)
         current = None
         here = all(apps[a].domain.name == name for a in app_ids)
@@ -147,9 +148,9 @@ class OuterLoop:
     def _apply(self, name, app_ids, f, choice, apps, commanded):
         out = Decisions()
         reason = (f'outer: {f / 1000:.0f} MHz, {choice.note}, predicted '
-                  + ', '.join(f'{a} {lat:.1f} ms' for a, lat in zip(app_ids, choice.latency_ms)))
+                  + ', '.join(f'{a} {lat:.1f} ms' for a, lat in zip(app_ids, choice.tail_ms)))
         command(commanded, DvfsDecision(name, 'pin', f, '', reason), out)
-        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.latency_ms,
+        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.tail_ms,
                                                choice.met):
             state = apps[app_id]
             state.feasible = met

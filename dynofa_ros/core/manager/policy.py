@@ -218,6 +218,7 @@ class ManagerPolicy:
                 return Decisions()
         f = self.frequency(state.domain.name, stats.t)
         slowdown = sharing_slowdown(self.apps, stats.app_id, f)
+        tail = sharing_slowdown(self.apps, stats.app_id, f, self.config.latency_quantile)
         out = Decisions()
         if state.mapping is not None and index >= 0:
             out.extend(map_frame(stats.app_id, state, stats, index, f, slowdown,
@@ -227,12 +228,12 @@ class ManagerPolicy:
                 return out     # ran with the previous mapping: says nothing about the new one
         state.model.set_threads(stats.num_threads)
         if index >= 0:
-            state.model.observe(index, f, stats.inference_latency_ms, slowdown)
+            state.model.observe(index, f, stats.inference_latency_ms, slowdown, tail)
         state.last_t = stats.t
         state.measured_ms = stats.inference_latency_ms
         if state.current < 0 and index >= 0:
             state.current = index
-        out.extend(self.mode.on_frame(self, stats.app_id, state, index, f, slowdown))
+        out.extend(self.mode.on_frame(self, stats.app_id, state, index, f, tail))
         if any(a.need_outer for a in self.apps.values()) and (
                 stats.t - self.last_outer >= 0.25 * self.config.control_period_s):
             out.extend(self.step(stats.t))

@@ -270,6 +270,46 @@ def test_time_slicing_model_predicts_the_simulated_shared_gpu():
     assert all(first_order[load].max() < -0.15 for load in near_capacity), first_order
 
 
+def test_tail_model_predicts_the_simulated_95th_percentile_where_the_mean_falls_short():
+    """Targets are deadlines: the plan is checked on the 95th percentile, not the mean."""
+    platform = SimPlatform()
+    gpu = platform.domains['gpu']
+    tail_error, mean_error = [], []
+    for rates, subnets, f in (((10.0, 7.3), (0, 0), gpu.f_max), ((8.0, 5.3), (0, 6), gpu.f_max),
+                              ((6.0, 8.0), (5, 5), 803250), ((4.0, 2.0), (5, 5), 306000)):
+        apps = [AppSpec(f'cam{i}', 'gpu', hz, 1000.0) for i, hz in enumerate(rates)]
+        static = ({'gpu': f}, {'cam0': subnets[0], 'cam1': subnets[1]})
+        shared, alone = [[], []], [[], []]
+        for seed in range(2):     # free-running cameras at random phases
+            run = Simulator(Scenario('shared', '', 10.0, apps), platform=platform, seed=seed,
+                            static=static).run()
+            for i, a in enumerate(apps):
+                shared[i] += [x[1] for x in run.frames[a.app_id]]
+                solo = Simulator(Scenario('alone', '', 3.0, (a,)), platform=platform,
+                                 seed=seed, static=static).run()
+                alone[i] += [x[1] for x in solo.frames[a.app_id]]
+        solo = [float(np.mean(x)) for x in alone]
+        p95 = np.array([np.percentile(x, 95) for x in shared])
+        tail = np.array(solo) * sharing.tail_slowdowns(solo, list(rates), 0.95)
+        mean = np.array(solo) * sharing.slowdowns(solo, list(rates))
+        tail_error.extend(tail / p95 - 1.0)
+        mean_error.extend(mean / p95 - 1.0)
+    assert max(abs(e) for e in tail_error) < 0.15, tail_error
+    assert sum(e < -0.15 for e in mean_error) >= 3, mean_error     # the mean: too optimistic
+    assert all(t >= m for t, m in zip(tail_error, mean_error))
+
+
+def test_tail_model_reduces_to_the_mean_alone_or_when_overlaps_are_rare():
+    solo = [np.array([40.0, 60.0]), np.array([50.0])]
+    assert sharing.tail_slowdowns(solo[:1], [10.0], 0.95)[0].tolist() == [1.0, 1.0]
+    rare = sharing.tail_slowdowns(solo, [0.2, 0.2], 0.95)      # meets in < 5 % of frames
+    assert [r.tolist() for r in rare] == [s.tolist() for s in sharing.slowdowns(solo, [0.2, 0.2])]
+    busy = sharing.tail_slowdowns([np.array(50.0), np.array(50.0)], [0.0, 10.0], 0.95)
+    assert float(busy[1]) == pytest.approx(2.0)     # the other never idles: half speed throughout
+    assert sharing.tail_slowdowns(solo, [8.0, 8.0], 0.0)[0].tolist() == sharing.slowdowns(
+        solo, [8.0, 8.0])[0].tolist()
+
+
 def test_the_incumbent_stays_only_within_2_percent_of_its_plan_and_the_domains_own_energy():
     freqs = np.array(GPU.frequencies_khz, dtype=float)
     solo = np.outer(800000.0 / freqs, [20.0, 40.0])                # (freq, subnet) ms

@@ -183,7 +183,7 @@ def test_two_apps_sharing_a_domain_are_decided_jointly():
 
 
 def test_priority_decides_when_targets_conflict():
-    policy = make(apps=('hi', 'lo'), **{'apps.hi.latency_target_ms': 70.0,
+    policy = make(apps=('hi', 'lo'), **{'apps.hi.latency_target_ms': 90.0,
                                         'apps.lo.latency_target_ms': 40.0,
                                         'apps.hi.priority': 5})
     for app in ('hi', 'lo'):   # both cameras at 10 Hz (as measured): the GPU is not saturated
@@ -194,7 +194,7 @@ def test_priority_decides_when_targets_conflict():
     assert status['lo']['feasible'] is False and status['hi']['feasible'] is True
     assert "['lo'] dropped" in status['hi']['note']
     assert policy.apps['lo'].current == 0
-    assert policy.apps['hi'].predicted_ms <= 70.0 * 0.9
+    assert policy.apps['hi'].predicted_ms <= 90.0 * 0.9
 
 
 def test_inner_loop_reacts_within_a_few_frames_and_then_holds():
