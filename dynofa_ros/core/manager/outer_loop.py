@@ -171,16 +171,20 @@ def keeps_incumbent(search, current, choice, cfg):
     """
     Return True when the running configuration `current` stays instead of the new `choice`.
 
-    It must still be valid within INCUMBENT_SLACK, within the accuracy slack of the choice, and
-    cost at most energy_hysteresis of the domain's own energy per frame more: the choice is the
-    least energy, so the incumbent is never worse by more than that (the board's static share,
-    the same for every choice, would dilute the rule).
+    It must still be valid within INCUMBENT_SLACK, within the accuracy slack of the choice, not
+    be beaten by the choice on both accuracy and energy (hysteresis guards against flapping
+    between trade-offs, and a dominated incumbent is none), and cost at most energy_hysteresis of
+    the domain's own energy per frame more: the choice is the least energy, so the incumbent is
+    never worse by more than that (the board's static share, the same for every choice, would
+    dilute the rule).
     """
     if not choice.feasible:
         return False
     valid, energy, score = search.evaluate(current, INCUMBENT_SLACK)
-    accurate = cfg.objective == 'energy' or score >= float(
-        search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
+    best = float(search.score[(choice.freq_index,) + choice.subnets])
+    if score < best - 1e-6 and energy > choice.energy_mj:
+        return False
+    accurate = cfg.objective == 'energy' or score >= best - cfg.accuracy_slack
     return valid and accurate and energy <= choice.energy_mj + (
         cfg.energy_hysteresis * choice.domain_mj)
 

@@ -310,6 +310,24 @@ def test_tail_model_reduces_to_the_mean_alone_or_when_overlaps_are_rare():
         solo, [8.0, 8.0])[0].tolist()
 
 
+def test_an_incumbent_beaten_on_both_accuracy_and_energy_never_stays():
+    freqs = np.array(GPU.frequencies_khz, dtype=float)
+    # Sub-network 1 is more accurate and, here, no slower: it dominates sub-network 0.
+    solo = np.outer(800000.0 / freqs, [40.0, 40.0])
+    app = AppInput('a', solo, np.array([75.0, 75.2]), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
+    power = (2.0, 0.1 * freqs / 800000, 4.0 * (freqs / 800000) ** 3)
+    search = DomainSearch(freqs, power, [app], 0.95)
+    choice = search.solve(0.5)
+    assert choice.subnets == (1,)
+    dearer = (choice.freq_index + 1, 0)     # within the slack and the hysteresis, but dominated
+    extra = search.energy[dearer] - choice.energy_mj
+    cfg = manager_config.ManagerConfig(energy_hysteresis=2.0 * extra / choice.domain_mj,
+                                       accuracy_slack=0.5)
+    assert not outer_loop.keeps_incumbent(search, dearer, choice, cfg)
+    # Not dominated (as accurate as the choice, as dear): the hysteresis keeps it.
+    assert outer_loop.keeps_incumbent(search, (choice.freq_index + 1, 1), choice, cfg)
+
+
 def test_the_incumbent_stays_only_within_2_percent_of_its_plan_and_the_domains_own_energy():
     freqs = np.array(GPU.frequencies_khz, dtype=float)
     solo = np.outer(800000.0 / freqs, [20.0, 40.0])                # (freq, subnet) ms
