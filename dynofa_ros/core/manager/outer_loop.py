@@ -24,6 +24,14 @@ THERMAL_HYSTERESIS_C = 5.0
 # the ratio's own jitter (about 1.3 % with 3 % noise and gain 0.3), less than the margin, which
 # is what keeps 95 % of frames within the target.
 INCUMBENT_SLACK = 1.02
+# A saving the model keeps predicting is real: when the incumbent stayed (hysteresis) over a
+# choice saving more than PERSIST_MIN of the domain's own energy per frame at PERSIST_STEPS
+# outer steps in a row, the choice is taken. Flapping needs the reverse to be predicted as many
+# times, and the old incumbent, now the dearer one, is not. Only on a domain with one
+# application: on a shared one a move changes how the applications overlap, which is what the
+# margin learnt from (in gpu_two it flapped between three frequencies and missed 6 % of frames).
+PERSIST_STEPS = 3
+PERSIST_MIN = 0.01
 
 
 def thermal_caps(caps, domains, temp, limit):
@@ -50,11 +58,14 @@ class OuterLoop:
     def __init__(self, domains, power):
         self.domains = domains
         self.power = power
+        self.now = 0.0
+        self.kept = {}      # domain -> (last step, steps kept over a cheaper choice)
 
     def step(self, apps, config, mode, caps, commanded, now=0.0):
         """Decide every domain with applications; return the Decisions that changed."""
         for state in apps.values():
             state.need_outer = False
+        self.now = now
         current = self._evaluate({a: s.domain.name for a, s in apps.items()}, apps, config,
                                  mode, caps, commanded)
         chosen, why = current, ''
@@ -129,7 +140,8 @@ class OuterLoop:
         if here:   # else it runs elsewhere now
             current = _current_index(commanded.get(name), [apps[a].current for a in app_ids],
                                      freqs)
-        if current is not None and keeps_incumbent(search, current, choice, cfg):
+        if current is not None and keeps_incumbent(search, current, choice, cfg) and (
+                len(app_ids) > 1 or not self._persists(name, search, current, choice)):
             choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
         if cfg.frequency_probe and here and choice.feasible and len(app_ids) == 1:
             learner = apps[app_ids[0]].model      # alone on the domain: no sharing error
@@ -139,6 +151,21 @@ class OuterLoop:
         f = int(freqs[choice.freq_index])
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
+
+    def _persists(self, key, search, current, choice):
+        """Count a kept incumbent against a cheaper choice; True once it is PERSIST_STEPS."""
+        saving = float(search.energy[current]) - choice.energy_mj
+        if saving <= PERSIST_MIN * choice.domain_mj:
+            self.kept.pop(key, None)
+            return False
+        last, steps = self.kept.get(key, (None, 0))
+        if last != self.now:        # placements sharing this domain plan it more than once
+            steps += 1
+        if steps >= PERSIST_STEPS:
+            self.kept.pop(key, None)
+            return True
+        self.kept[key] = (self.now, steps)
+        return False
 
     def _over_budget(self, plans, budget):
         if budget <= 0:

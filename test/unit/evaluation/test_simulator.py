@@ -328,6 +328,28 @@ def test_an_incumbent_beaten_on_both_accuracy_and_energy_never_stays():
     assert outer_loop.keeps_incumbent(search, (choice.freq_index + 1, 1), choice, cfg)
 
 
+def test_a_saving_predicted_at_three_outer_steps_in_a_row_is_taken_despite_the_hysteresis():
+    freqs = np.array(GPU.frequencies_khz, dtype=float)
+    solo = np.outer(800000.0 / freqs, [20.0, 40.0])
+    app = AppInput('a', solo, np.array([75.0, 75.0]), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
+    power = (2.0, 0.1 * freqs / 800000, 4.0 * (freqs / 800000) ** 3)
+    search = DomainSearch(freqs, power, [app], 0.95)
+    choice = search.solve(0.0)
+    dearer = (choice.freq_index + 1, choice.subnets[0])
+    loop = outer_loop.OuterLoop({}, None)
+    taken = []
+    for now in (1.0, 1.0, 1.3, 2.0):     # two plans in one step (placements) count once
+        loop.now = now
+        taken.append(loop._persists('gpu', search, dearer, choice))
+    assert taken == [False, False, False, True] and 'gpu' not in loop.kept
+    # A saving within the model's noise (1 % of the domain's own energy) never counts.
+    assert search.energy[dearer] - choice.energy_mj > 0.01 * choice.domain_mj
+    same = (choice.freq_index, choice.subnets[0])
+    for now in (3.0, 4.0, 5.0, 6.0):
+        loop.now = now
+        assert not loop._persists('gpu', search, same, choice)
+
+
 def test_the_incumbent_stays_only_within_2_percent_of_its_plan_and_the_domains_own_energy():
     freqs = np.array(GPU.frequencies_khz, dtype=float)
     solo = np.outer(800000.0 / freqs, [20.0, 40.0])                # (freq, subnet) ms
