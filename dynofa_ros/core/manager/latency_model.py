@@ -181,16 +181,17 @@ class LatencyModel:
         """
         Update the measured/predicted ratio with one frame; return the new ratio.
 
-        slowdown: the mean slowdown from sharing (the ratio learns against it); tail: the
-        slowdown targets are checked on (sharing.tail_slowdowns; 0: the mean), which the
-        spread behind the margin is measured around.
+        slowdown: what sharing the domain cost this frame (the ratio learns against it: the
+        overlap ledger's measured value, else the mean model's); tail: the slowdown targets are
+        checked on (sharing.tail_slowdowns; 0: `slowdown`), which the spread behind the margin
+        is measured around.
         """
         if not 0 <= index < len(self.base) or not measured_ms > 0 or not f_khz > 0:
             return self.ratio
         raw = measured_ms / (self.base[index] * self.freq_factor(f_khz) * slowdown)
         raw = min(max(raw, RATIO_LIMITS[0]), RATIO_LIMITS[1])
         if self.samples:
-            self.spread.append(raw * slowdown / max(tail, slowdown) / self.ratio)
+            self.spread.append(raw * slowdown / (tail if tail > 0 else slowdown) / self.ratio)
         if self.samples == 0 and not self.calibrated:
             self.ratio = self.scale = raw
         else:

@@ -299,6 +299,16 @@ def test_tail_model_predicts_the_simulated_95th_percentile_where_the_mean_falls_
     assert all(t >= m for t, m in zip(tail_error, mean_error))
 
 
+def test_on_a_shared_gpu_the_latency_models_learn_the_profile_whatever_the_overlap():
+    """The overlap ledger separates the profile's error (none here) from sharing."""
+    for seed in (1, 2, 3):     # camera phases: little or much overlap
+        sim = Simulator(SCENARIOS['gpu_two'].scaled(10.0), 'dynofa', SimPlatform(), seed=seed)
+        run = sim.run()
+        assert all(abs(s.model.ratio - 1.0) < 0.03 for s in sim.policy.apps.values()), seed
+        frames = [f for fs in run.frames.values() for f in fs]
+        assert np.mean([f[1] > f[2] for f in frames]) < 0.05, seed
+
+
 def test_tail_model_reduces_to_the_mean_alone_or_when_overlaps_are_rare():
     solo = [np.array([40.0, 60.0]), np.array([50.0])]
     assert sharing.tail_slowdowns(solo[:1], [10.0], 0.95)[0].tolist() == [1.0, 1.0]
