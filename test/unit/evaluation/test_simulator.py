@@ -169,6 +169,24 @@ def test_evaluate_tool_prints_tables_and_writes_plots(tmp_path, capsys):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
+def test_evaluate_pools_seeds_per_phase(capsys):
+    scenario = SCENARIOS['gpu_one'].scaled(3.0)
+    platform = SimPlatform()
+    runs = [evaluate.run_scenario(scenario, platform, ['dynofa'], seed) for seed in (1, 2)]
+    pooled = evaluate.pooled(runs)
+    rows = [r['dynofa'][1][0] for r in runs]
+    row = pooled['dynofa'][1][0]
+    assert row['energy_j'] == pytest.approx((rows[0]['energy_j'] + rows[1]['energy_j']) / 2)
+    assert row['frames'] == pytest.approx((rows[0]['frames'] + rows[1]['frames']) / 2)
+    assert row['top1'] == pytest.approx(sum(r['top1'] * r['frames'] for r in rows)
+                                        / sum(r['frames'] for r in rows))
+    assert evaluate.pooled(runs[:1]) is runs[0]
+    assert evaluate.main(['--scenario', 'gpu_one', '--duration', '2', '--seeds', '2',
+                          '--policy', 'dynofa']) == 0
+    assert 'seeds 1-2 pooled' in capsys.readouterr().out
+    assert evaluate.main(['--seeds', '0']) == 2
+
+
 def test_evaluate_tool_refuses_bad_arguments(tmp_path, capsys):
     assert evaluate.main(['--platform', str(tmp_path / 'none.yaml')]) == 2
     assert 'not found' in capsys.readouterr().err
