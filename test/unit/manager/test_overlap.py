@@ -31,8 +31,8 @@ def test_three_applications_at_a_third_and_other_domains_apart():
     ledger.add('c', 'gpu', 0.10, 100.0, 0, 1, 3.0)
     ledger.add('x', 'cpu0', 0.10, 100.0, 0, 1, 1.0)       # another domain: no sharing
     ledger.add('a', 'gpu', 0.10, 100.0, 0, 1, 3.0)
-    settled = {f.app_id: f for f in ledger.settle(0.10, {'gpu': ['a', 'b', 'c'],
-                                                           'cpu0': ['x']})}
+    on_domain = {'gpu': ['a', 'b', 'c'], 'cpu0': ['x']}
+    settled = {f.app_id: f for f in ledger.settle(0.10, on_domain)}
     assert settled['a'].solo_ms == pytest.approx(100.0 / 3)
     assert settled['x'].solo_ms == pytest.approx(100.0)
 

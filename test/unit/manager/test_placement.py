@@ -27,7 +27,7 @@ def catalog(path):
 
 
 def settings(rear_domains=('gpu', 'cpu0'), front_ms=125.0, **values):
-    """Front on the GPU (8 Hz, 125 ms by default, priority 2); rear (4 Hz, 250 ms) may move to cpu0."""
+    """Front on the GPU (8 Hz, 125 ms, priority 2); rear (4 Hz, 250 ms) may move to cpu0."""
     base = {'apps.front.domains': ['gpu'], 'apps.front.profile_key': GPU_KEY,
             'apps.front.latency_target_ms': front_ms, 'apps.front.priority': 2,
             'apps.rear.domains': list(rear_domains), 'apps.rear.latency_target_ms': 250.0,
