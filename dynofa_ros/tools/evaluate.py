@@ -8,6 +8,7 @@ and the report names the platform file and seed that produced it. Example: `eval
 """
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -41,6 +42,9 @@ def build_parser():
     parser.add_argument('--duration', type=float, default=0.0,
                         help='compress each scenario to this many seconds (default: as defined)')
     parser.add_argument('--seed', type=int, default=1, help='noise seed (default 1)')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='run seeds SEED .. SEED+N-1 and pool them (per phase: energy, '
+                        'frames and drops the mean per run; default 1)')
     parser.add_argument('--platform', default=DEFAULT_PLATFORM,
                         help='simulation file: platform profile + simulation constants '
                         '(docs/platform_profiles.md; default %(default)s)')
@@ -75,6 +79,47 @@ def run_scenario(scenario, platform, policies, seed):
     if ORACLE in policies:
         runs[ORACLE] = (None, oracle_rows(scenario, platform, seed, runs.get('dynofa')))
     return runs
+
+
+def pooled(per_seed):
+    """
+    Return run_scenario's {row: (result, phase rows)} pooled over several seeds' runs.
+
+    Per phase: energy, frames and drops the mean per run, over-target % and top-1 frame-weighted;
+    a phase without frames in any seed (no static configuration met the target) has none. The
+    result is the first seed's, with its switch and DVFS counts the mean over seeds.
+    """
+    if len(per_seed) == 1:
+        return per_seed[0]
+    out = {}
+    for policy in per_seed[0]:
+        results = [runs[policy][0] for runs in per_seed]
+        rows = []
+        for phase in zip(*[runs[policy][1] for runs in per_seed]):
+            row = dict(phase[0])
+            if not all(r['frames'] for r in phase):
+                row.update(energy_j=math.nan, frames=0, dropped=0, over_pct=math.nan,
+                           top1=math.nan)
+            else:
+                frames, n = sum(r['frames'] for r in phase), len(phase)
+                row.update(energy_j=sum(r['energy_j'] for r in phase) / n, frames=frames / n,
+                           dropped=sum(r['dropped'] for r in phase) / n,
+                           over_pct=sum(r['over_pct'] * r['frames'] for r in phase) / frames,
+                           top1=sum(r['top1'] * r['frames'] for r in phase) / frames)
+            rows.append(row)
+        result = results[0]
+        if result is not None:
+            result = dataclasses.replace(
+                result, subnet_switches=round(sum(r.subnet_switches for r in results)
+                                              / len(results)),
+                dvfs_changes=round(sum(r.dvfs_changes for r in results) / len(results)))
+        out[policy] = (result, rows)
+    return out
+
+
+def seeds_text(seed, count):
+    """Return 'seed 1' or 'seeds 1-3 pooled'."""
+    return f'seed {seed}' if count == 1 else f'seeds {seed}-{seed + count - 1} pooled'
 
 
 def oracle_rows(scenario, platform, seed, dynofa):
@@ -155,11 +200,18 @@ def _static_placement(rows):
     return '; '.join(f'{r["start"]:g}-{r["end"]:g} s {t}' for r, t in texts)
 
 
+def _count(value):
+    """Return a frame count: whole, or to 0.1 when it is a mean over seeds."""
+    return f'{value:.0f}' if abs(value - round(value)) < 1e-9 else f'{value:.1f}'
+
+
 def _similar_text(similar):
     if similar is None:
         return 'n/a (schedutil misses its target in every phase)'
     energy, top1, ok = similar
-    return f'{energy:+.1f}%, {top1:+.2f}' + ('' if ok else ' (misses its target there)')
+    flags = ([] if ok else ['misses its target there']) + (
+        ['not at similar accuracy'] if abs(top1) > comparison.SIMILAR_TOP1 else [])
+    return f'{energy:+.1f}%, {top1:+.2f}' + (f' ({"; ".join(flags)})' if flags else '')
 
 
 def markdown_table(rows, placement=False):
@@ -168,7 +220,7 @@ def markdown_table(rows, placement=False):
     lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
     for r in rows:
         cells = (r['policy'], f'{r["mj_per_frame"]:.0f}', f'{r["watts"]:.2f}',
-                 str(r['frames']), str(r['dropped']), f'{r["over_pct"]:.1f}',
+                 _count(r['frames']), _count(r['dropped']), f'{r["over_pct"]:.1f}',
                  f'{r["top1"]:.2f}', _similar_text(r['similar']),
                  'n/a' if r['vs_oracle'] is None else f'{r["vs_oracle"]:+.1f}%',
                  str(r['switches']), str(r['dvfs']))
@@ -213,8 +265,8 @@ def plot(scenario, results, path):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.duration < 0:
-        print('evaluate: --duration must be positive', file=sys.stderr)
+    if args.duration < 0 or args.seeds < 1:
+        print('evaluate: --duration must be positive and --seeds at least 1', file=sys.stderr)
         return 2
     try:
         platform = SimPlatform(args.platform)
@@ -226,17 +278,20 @@ def main(argv=None):
     if args.out:
         os.makedirs(args.out, exist_ok=True)
     report = [f'SIMULATED results: dynofa_ros/core/evaluation/simulator.py, platform file '
-              f'{args.platform}, seed {args.seed}; not measured on hardware. "At similar '
+              f'{args.platform}, {seeds_text(args.seed, args.seeds)}; not measured on '
+              f'hardware. "At similar '
               f'latency": only phases where schedutil meets its target (at most '
               f'{comparison.MEET_PCT:g} % of frames over it).']
     for scenario in scenarios:
         if args.duration:
             scenario = scenario.scaled(args.duration)
-        runs = run_scenario(scenario, platform, policies, args.seed)
+        runs = pooled([run_scenario(scenario, platform, policies, seed)
+                       for seed in range(args.seed, args.seed + args.seeds)])
         table = markdown_table(summary(runs),
                                placement=any(len(a.listed) > 1 for a in scenario.apps))
         report.append(f'\n### {scenario.name} [{scenario.label}] ({scenario.duration_s:g} s, '
-                      f'SIMULATED, {os.path.basename(args.platform)}, seed {args.seed}): '
+                      f'SIMULATED, {os.path.basename(args.platform)}, '
+                      f'{seeds_text(args.seed, args.seeds)}): '
                       f'{scenario.description}\n\n' + table)
         if args.out:
             plot(scenario, [r for r, _ in runs.values() if r is not None],

@@ -10,7 +10,8 @@ per phase (one frequency per domain, one sub-network per application, each appli
 of its listed domains), found by brute force: every combination is ranked by the simulator's own
 physics in steady state (the same power law, scaling law and time slicing), then the cheapest
 ones that reach at least the accuracy dynofa reached in that phase are simulated in turn until
-one meets the target in simulation too.
+one meets the target in simulation too. A lone application slower than its camera may drop
+frames, as the dynamic policies may; its energy per frame then counts x arrived / processed.
 """
 
 import dataclasses
@@ -25,6 +26,7 @@ from dynofa_ros.core.platforms.scaling_law import latency_factor
 import numpy as np
 
 MEET_PCT = 5.0
+SIMILAR_TOP1 = 1.0  # top-1 points: a larger difference is not a comparison at similar accuracy
 ORACLE_TRIES = 8
 ORACLE_MAX_S = 8.0
 PER_LEVEL = 3       # static configurations kept per accuracy: the cheapest frequencies
@@ -161,17 +163,24 @@ class Oracle:
         out = []
         for combo in itertools.product(*[_pareto(o) for o in per_domain]):
             power = self.platform.static_w + sum(c[0] for c in combo)
-            fps = sum(c[1] for c in combo)
+            fps, arrived = sum(c[1] for c in combo), sum(c[5] for c in combo)
             top1 = sum(c[2] * c[1] for c in combo) / fps
             freqs = {n: c[3] for n, c in zip(domains, combo)}
             subs = {}
             for c in combo:
                 subs.update(c[4])
-            out.append((1000.0 * power / fps, top1, freqs, subs, placement))
+            # Per processed frame x arrived / processed: dropping frames is never a saving.
+            out.append((1000.0 * power / fps * arrived / fps, top1, freqs, subs, placement))
         return out
 
     def _steady(self, name, d, apps, subs, f, factor, bg, lenient):
-        """Return (domain W, frames/s, top-1, kHz, subnets) in steady state, None if too slow."""
+        """
+        Return (domain W, frames/s processed, top-1, kHz, subnets, frames/s arrived), or None.
+
+        None: a latency over its target, or applications sharing the domain that need more
+        than all of it. One application slower than its camera drops frames, as a dynamic
+        policy may, and pays for them (energy per frame x arrived / processed).
+        """
         noise = math.exp(2.0 * self.platform.sim.get('latency_noise', 0.0)) / lenient
         solo, rate = [], []
         for a, s in zip(apps, subs):
@@ -184,17 +193,20 @@ class Oracle:
             solo.append(ms * factor)
             rate.append(a.camera_hz)
         lat = [float(ms * slow) for ms, slow in zip(solo, sharing.slowdowns(solo, rate))]
-        if any(x * noise > a.latency_target_ms or (a.camera_hz > 0 and x * a.camera_hz > 1000)
+        if any(x * noise > a.latency_target_ms or (
+                len(apps) > 1 and a.camera_hz > 0 and x * a.camera_hz > 1000)
                for x, a in zip(lat, apps)):
             return None
-        fps = [a.camera_hz if a.camera_hz > 0 else 1000.0 / x for x, a in zip(lat, apps)]
+        fps = [min(a.camera_hz, 1000.0 / x) if a.camera_hz > 0 else 1000.0 / x
+               for x, a in zip(lat, apps)]
+        arrived = sum(a.camera_hz if a.camera_hz > 0 else 1000.0 / x for x, a in zip(lat, apps))
         demand = sum(s * r / 1000.0 for s, r in zip(solo, fps))
-        if demand > 1.0 + 1e-9 and all(a.camera_hz > 0 for a in apps):
+        if demand > 1.0 + 1e-9 and len(apps) > 1 and all(a.camera_hz > 0 for a in apps):
             return None         # the domain cannot keep up with the cameras
         busy = min(1.0, bg + demand)
         watts = float(domain_power(self.platform.power_truth[name], f, d.f_min, d.f_max, busy))
         top1 = sum(self.top1[s] * r for s, r in zip(subs, fps)) / sum(fps)
-        return (watts, sum(fps), top1, f, {a.app_id: s for a, s in zip(apps, subs)})
+        return (watts, sum(fps), top1, f, {a.app_id: s for a, s in zip(apps, subs)}, arrived)
 
     def best(self, scenario, min_top1):
         """Return (phase row, (freqs, subnets, placement)) of the cheapest valid configuration."""
@@ -215,7 +227,7 @@ def _pareto(options, keep=PER_LEVEL):
     cheapest is the likeliest to miss the target in simulation.
     """
     front, best, kept = [], -math.inf, {}
-    for o in sorted(options, key=lambda o: (o[0] / o[1], -o[2])):
+    for o in sorted(options, key=lambda o: (o[0] / o[1] * o[5] / o[1], -o[2])):
         level = round(o[2], 6)
         if o[2] > best + 1e-9:
             best = o[2]

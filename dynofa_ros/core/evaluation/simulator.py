@@ -210,6 +210,7 @@ class Simulator:
         values.update(overrides or {})
         self.config = manager_config.initial([a.app_id for a in scenario.apps], values)
         used = {d for a in scenario.apps for d in a.listed}
+        self.counted = set(used)     # DVFS changes counted: not a cluster that only feeds a GPU
         self.feed = self.platform.sim.get('gpu_feed_domain', '')
         if self.feed and any(self.platform.domains[d].kind == 'devfreq' for d in used):
             used.add(self.feed)
@@ -335,7 +336,7 @@ class Simulator:
             for pin in [p for p in self.delayed if p[0] <= t + 1e-9]:
                 self.delayed.remove(pin)
                 if pin[1] not in self.governors:
-                    dvfs_changes += self.freq[pin[1]] != pin[2]
+                    dvfs_changes += pin[1] in self.counted and self.freq[pin[1]] != pin[2]
                     self.freq[pin[1]] = pin[2]
             self._cameras(t, noise, overhead)
             busy = self._progress(t, dt)
@@ -349,7 +350,7 @@ class Simulator:
             temp += (target_temp - temp) * dt / tau
             for name, gov in self.governors.items():
                 f = gov.tick(dt, busy[name], self.freq[name])
-                dvfs_changes += f != self.freq[name]
+                dvfs_changes += name in self.counted and f != self.freq[name]
                 self.freq[name] = f
             if n % 50 == 0:
                 timeline['t'].append(t)

@@ -76,8 +76,12 @@ def shares_domain(apps, app_id):
     return any(a != app_id and s.domain.name == name for a, s in apps.items())
 
 
-def sharing_slowdown(apps, app_id, f_khz):
-    """Return app_id's slowdown from time slicing with the others on its domain (sharing.py)."""
+def sharing_slowdown(apps, app_id, f_khz, quantile=0.0):
+    """
+    Return app_id's slowdown from time slicing with the others on its domain (sharing.py).
+
+    quantile > 0: at that quantile of its latency (the tail a deadline is checked on).
+    """
     name = apps[app_id].domain.name
     ids = [a for a, s in apps.items() if s.domain.name == name]
     if len(ids) < 2:
@@ -85,7 +89,7 @@ def sharing_slowdown(apps, app_id, f_khz):
     states = [apps[a] for a in ids]
     solos = [s.model.predict(s.current, f_khz) if s.current >= 0 else 1.0 for s in states]
     rates = [s.rate_hz if s.current >= 0 else 0.0 for s in states]
-    return float(sharing.slowdowns(solos, rates)[ids.index(app_id)])
+    return float(sharing.tail_slowdowns(solos, rates, quantile)[ids.index(app_id)])
 
 
 def margin(state, cfg):

@@ -6,8 +6,9 @@ tensor of shape (frequencies, subnets of app 1, subnets of app 2, ...): predicte
 sharing (sharing.py: fair time slicing), accuracy, energy per frame. The choice is the combination
 with the least predicted energy among the candidates, ties going to the more accurate one; the
 candidates are the combinations that meet every latency target (x margin) and keep every accuracy
-floor, and, with objective 'accuracy', are within `slack` top-1 points of the best priority-
-weighted accuracy among those. A combination that cannot keep up with its camera drops frames and
+floor, and, with objective 'accuracy', are within `slack` top-1 points of the best accuracy
+among those (the mean top-1 per processed frame, each application's frames weighted by its
+priority). A combination that cannot keep up with its camera drops frames and
 pays for them: its energy per frame is counted x frames arrived / frames processed. When nothing
 meets every constraint, constraints are relaxed in a fixed order and the relaxation is reported
 (`solve`).
@@ -47,6 +48,17 @@ class Choice:
     note: str
     met: tuple = ()            # per application: its latency target and floor met
     domain_mj: float = 0.0     # energy_mj without the board's static share (this domain's own)
+    tail_ms: tuple = ()        # per application: the latency checked against its target
+
+
+def frame_weight(priority, rate_hz, latency_ms):
+    """
+    Return an application's weight in the accuracy score: priority x frames it processes per s.
+
+    The score is then the priority-weighted mean top-1 per processed frame, what a mission sees.
+    """
+    fps = 1000.0 / np.asarray(latency_ms, dtype=float)
+    return priority * (np.minimum(rate_hz, fps) if rate_hz > 0 else fps)
 
 
 def _expand(array, app, n_apps):
@@ -63,9 +75,12 @@ def _all(masks):
 class DomainSearch:
     """Evaluate all combinations for one domain; `solve` picks one."""
 
-    def __init__(self, freqs_khz, power_w, apps, margin):
+    def __init__(self, freqs_khz, power_w, apps, margin, quantile=0.0):
         """
         Evaluate every combination.
+
+        Latency targets are checked on the `quantile` latency with sharing
+        (sharing.tail_slowdowns; 0: the mean), energy on the mean.
 
         power_w = (static, leakage per frequency, busy dynamic power per frequency), watts.
         Energy per inference = board power at the domain's busy share / frames per second, where
@@ -80,8 +95,10 @@ class DomainSearch:
         rates = [a.rate_hz for a in apps]
         total = sum(sharing.busy_shares(solos, rates))
         self.latency = [s * slow for s, slow in zip(solos, sharing.slowdowns(solos, rates))]
+        self.tail = [s * slow for s, slow in zip(
+            solos, sharing.tail_slowdowns(solos, rates, quantile))]
         self.meets = [lat <= a.target_ms * (a.margin or margin)
-                      for lat, a in zip(self.latency, apps)]
+                      for lat, a in zip(self.tail, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,
                                                  a.solo_ms.shape), i, n)
                          for i, a in enumerate(apps)]
@@ -91,9 +108,10 @@ class DomainSearch:
             mask[list(a.allowed) if a.allowed is not None else slice(None)] = True
             allowed.append(_expand(np.broadcast_to(mask, a.solo_ms.shape), i, n))
         self.allowed = _all(allowed)
-        weights = np.array([a.priority for a in apps], dtype=float)
+        weights = [frame_weight(a.priority, a.rate_hz, lat)
+                   for a, lat in zip(apps, self.latency)]
         self.score = sum(w * _expand(np.broadcast_to(a.accuracy, a.solo_ms.shape), i, n)
-                         for i, (w, a) in enumerate(zip(weights, apps))) / weights.sum()
+                         for i, (w, a) in enumerate(zip(weights, apps))) / sum(weights)
         static, leak, dyn = power_w
         column = [len(self.freqs)] + [1] * n
         busy = np.minimum(1.0, total)
@@ -109,6 +127,7 @@ class DomainSearch:
         shape = tuple([len(self.freqs)] + [a.solo_ms.shape[1] for a in apps])
         full = functools.partial(np.broadcast_to, shape=shape)
         self.latency = [full(x) for x in self.latency]
+        self.tail = [full(x) for x in self.tail]
         self.meets = [full(x) for x in self.meets]
         self.floor_ok = [full(x) for x in self.floor_ok]
         self.allowed, self.score, self.energy, self.static_mj = (full(x) for x in (
@@ -133,7 +152,8 @@ class DomainSearch:
         return Choice(index[0], tuple(index[1:]),
                       tuple(float(lat[index]) for lat in self.latency),
                       float(self.energy[index]), feasible, note, met,
-                      float(self.energy[index] - self.static_mj[index]))
+                      float(self.energy[index] - self.static_mj[index]),
+                      tuple(float(lat[index]) for lat in self.tail))
 
     def evaluate(self, index, margin_ratio=1.0):
         """
@@ -144,7 +164,7 @@ class DomainSearch:
         """
         ok = self.allowed[index] and all(f[index] for f in self.floor_ok) and all(
             lat[index] <= a.target_ms * (a.margin or self.margin) * margin_ratio
-            for lat, a in zip(self.latency, self.apps))
+            for lat, a in zip(self.tail, self.apps))
         return bool(ok), float(self.energy[index]), float(self.score[index])
 
     def solve(self, slack, power_ok=None, objective='accuracy'):

@@ -177,14 +177,21 @@ class LatencyModel:
             return fallback
         return float(min(1.0, max(0.5, 1.0 / np.quantile(self.spread, quantile))))
 
-    def observe(self, index, f_khz, measured_ms, slowdown=1.0):
-        """Update the measured/predicted ratio with one frame; return the new ratio."""
+    def observe(self, index, f_khz, measured_ms, slowdown=1.0, tail=0.0):
+        """
+        Update the measured/predicted ratio with one frame; return the new ratio.
+
+        slowdown: what sharing the domain cost this frame (the ratio learns against it: the
+        overlap ledger's measured value, else the mean model's); tail: the slowdown targets are
+        checked on (sharing.tail_slowdowns; 0: `slowdown`), which the spread behind the margin
+        is measured around.
+        """
         if not 0 <= index < len(self.base) or not measured_ms > 0 or not f_khz > 0:
             return self.ratio
         raw = measured_ms / (self.base[index] * self.freq_factor(f_khz) * slowdown)
         raw = min(max(raw, RATIO_LIMITS[0]), RATIO_LIMITS[1])
         if self.samples:
-            self.spread.append(raw / self.ratio)
+            self.spread.append(raw * slowdown / (tail if tail > 0 else slowdown) / self.ratio)
         if self.samples == 0 and not self.calibrated:
             self.ratio = self.scale = raw
         else:

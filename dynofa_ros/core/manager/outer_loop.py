@@ -15,7 +15,7 @@ import math
 from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, DvfsDecision
 from dynofa_ros.core.manager.inner_loop import subnet_decision
-from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch
+from dynofa_ros.core.manager.joint_search import AppInput, DomainSearch, frame_weight
 from dynofa_ros.core.manager.latency_model import FIT_SPAN
 import numpy as np
 
@@ -24,6 +24,14 @@ THERMAL_HYSTERESIS_C = 5.0
 # the ratio's own jitter (about 1.3 % with 3 % noise and gain 0.3), less than the margin, which
 # is what keeps 95 % of frames within the target.
 INCUMBENT_SLACK = 1.02
+# A saving the model keeps predicting is real: when the incumbent stayed (hysteresis) over a
+# choice saving more than PERSIST_MIN of the domain's own energy per frame at PERSIST_STEPS
+# outer steps in a row, the choice is taken. Flapping needs the reverse to be predicted as many
+# times, and the old incumbent, now the dearer one, is not. Only on a domain with one
+# application: on a shared one a move changes how the applications overlap, which is what the
+# margin learnt from (in gpu_two it flapped between three frequencies and missed 6 % of frames).
+PERSIST_STEPS = 3
+PERSIST_MIN = 0.01
 
 
 def thermal_caps(caps, domains, temp, limit):
@@ -50,11 +58,14 @@ class OuterLoop:
     def __init__(self, domains, power):
         self.domains = domains
         self.power = power
+        self.now = 0.0
+        self.kept = {}      # domain -> (last step, steps kept over a cheaper choice)
 
     def step(self, apps, config, mode, caps, commanded, now=0.0):
         """Decide every domain with applications; return the Decisions that changed."""
         for state in apps.values():
             state.need_outer = False
+        self.now = now
         current = self._evaluate({a: s.domain.name for a, s in apps.items()}, apps, config,
                                  mode, caps, commanded)
         chosen, why = current, ''
@@ -101,9 +112,10 @@ class OuterLoop:
                                         self.power.static_w, idle)
         weights = score = 0.0
         for name, (_, choice, _) in plans.items():
-            for app_id, index in zip(groups[name], choice.subnets):
-                weights += config.apps[app_id].priority
-                score += config.apps[app_id].priority * float(apps[app_id].model.accuracy[index])
+            for app_id, index, ms in zip(groups[name], choice.subnets, choice.latency_ms):
+                w = float(frame_weight(config.apps[app_id].priority, apps[app_id].rate_hz, ms))
+                weights += w
+                score += w * float(apps[app_id].model.accuracy[index])
         return placement.Evaluated(domains, plans, energy, score / weights, feasible)
 
     def _plan(self, name, app_ids, cap, apps, cfg, mode, commanded):
@@ -121,14 +133,15 @@ class OuterLoop:
                                    model.margin(cfg.latency_quantile, cfg.latency_margin)))
         leak = self.power.domain_power(name, freqs, 0.0)
         power = (self.power.static_w, leak, self.power.domain_power(name, freqs, 1.0) - leak)
-        search = DomainSearch(freqs, power, inputs, cfg.latency_margin)
+        search = DomainSearch(freqs, power, inputs, cfg.latency_margin, cfg.latency_quantile)
         choice = search.solve(cfg.accuracy_slack, objective=cfg.objective)
         current = None
         here = all(apps[a].domain.name == name for a in app_ids)
         if here:   # else it runs elsewhere now
             current = _current_index(commanded.get(name), [apps[a].current for a in app_ids],
                                      freqs)
-        if current is not None and keeps_incumbent(search, current, choice, cfg):
+        if current is not None and keeps_incumbent(search, current, choice, cfg) and (
+                len(app_ids) > 1 or not self._persists(name, search, current, choice)):
             choice = search.choice(current, True, 'all targets met (kept: within hysteresis)')
         if cfg.frequency_probe and here and choice.feasible and len(app_ids) == 1:
             learner = apps[app_ids[0]].model      # alone on the domain: no sharing error
@@ -139,6 +152,21 @@ class OuterLoop:
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
 
+    def _persists(self, key, search, current, choice):
+        """Count a kept incumbent against a cheaper choice; True once it is PERSIST_STEPS."""
+        saving = float(search.energy[current]) - choice.energy_mj
+        if saving <= PERSIST_MIN * choice.domain_mj:
+            self.kept.pop(key, None)
+            return False
+        last, steps = self.kept.get(key, (None, 0))
+        if last != self.now:        # placements sharing this domain plan it more than once
+            steps += 1
+        if steps >= PERSIST_STEPS:
+            self.kept.pop(key, None)
+            return True
+        self.kept[key] = (self.now, steps)
+        return False
+
     def _over_budget(self, plans, budget):
         if budget <= 0:
             return False
@@ -147,9 +175,9 @@ class OuterLoop:
     def _apply(self, name, app_ids, f, choice, apps, commanded):
         out = Decisions()
         reason = (f'outer: {f / 1000:.0f} MHz, {choice.note}, predicted '
-                  + ', '.join(f'{a} {lat:.1f} ms' for a, lat in zip(app_ids, choice.latency_ms)))
+                  + ', '.join(f'{a} {lat:.1f} ms' for a, lat in zip(app_ids, choice.tail_ms)))
         command(commanded, DvfsDecision(name, 'pin', f, '', reason), out)
-        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.latency_ms,
+        for app_id, index, latency, met in zip(app_ids, choice.subnets, choice.tail_ms,
                                                choice.met):
             state = apps[app_id]
             state.feasible = met
@@ -170,16 +198,20 @@ def keeps_incumbent(search, current, choice, cfg):
     """
     Return True when the running configuration `current` stays instead of the new `choice`.
 
-    It must still be valid within INCUMBENT_SLACK, within the accuracy slack of the choice, and
-    cost at most energy_hysteresis of the domain's own energy per frame more: the choice is the
-    least energy, so the incumbent is never worse by more than that (the board's static share,
-    the same for every choice, would dilute the rule).
+    It must still be valid within INCUMBENT_SLACK, within the accuracy slack of the choice, not
+    be beaten by the choice on both accuracy and energy (hysteresis guards against flapping
+    between trade-offs, and a dominated incumbent is none), and cost at most energy_hysteresis of
+    the domain's own energy per frame more: the choice is the least energy, so the incumbent is
+    never worse by more than that (the board's static share, the same for every choice, would
+    dilute the rule).
     """
     if not choice.feasible:
         return False
     valid, energy, score = search.evaluate(current, INCUMBENT_SLACK)
-    accurate = cfg.objective == 'energy' or score >= float(
-        search.score[(choice.freq_index,) + choice.subnets]) - cfg.accuracy_slack
+    best = float(search.score[(choice.freq_index,) + choice.subnets])
+    if score < best - 1e-6 and energy > choice.energy_mj:
+        return False
+    accurate = cfg.objective == 'energy' or score >= best - cfg.accuracy_slack
     return valid and accurate and energy <= choice.energy_mj + (
         cfg.energy_hysteresis * choice.domain_mj)
 

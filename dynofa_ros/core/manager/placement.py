@@ -143,7 +143,7 @@ class Evaluated:
     domains: dict               # app_id -> domain name
     plans: dict                 # domain name -> (kHz, joint_search.Choice, domain W at full load)
     energy_mj: float            # predicted board energy per frame
-    score: float                # priority-weighted top-1
+    score: float                # mean top-1 per frame, weighted by priority
     feasible: bool
 
 

@@ -22,10 +22,11 @@ from dynofa_ros.core.common import paths
 from dynofa_ros.core.manager import hardware_limits, modes
 from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
-from dynofa_ros.core.manager.inner_loop import (AppState, reset_learning, sharing_slowdown,
-                                                update_rate)
+from dynofa_ros.core.manager.inner_loop import (AppState, reset_learning, shares_domain,
+                                                sharing_slowdown, update_rate)
 from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.outer_loop import OuterLoop
+from dynofa_ros.core.manager.overlap import OverlapLedger
 from dynofa_ros.core.manager.placement import AppPlacement, frame_model
 from dynofa_ros.core.manager.thread_controller import map_frame, ThreadController
 from dynofa_ros.core.platforms.power_law import PowerModel
@@ -48,6 +49,7 @@ class ManagerPolicy:
         self._catalogs = {}
         self.power = power_model or PowerModel(domains)
         self.outer = OuterLoop(self.domains, self.power)
+        self.ledger = OverlapLedger()
         self.apps = {}
         self.cap = {d.name: len(d.frequencies_khz) - 1 for d in domains}
         self.commanded = {}
@@ -87,7 +89,9 @@ class ManagerPolicy:
                           (state.model,)):
                 model.sensitivity = config.frequency_sensitivity
                 model.gain = config.correction_gain
-            if rebuild or before.baseline_subnet != target.baseline_subnet:
+            if rebuild or (before.baseline_subnet, before.latency_target_ms) != (
+                    target.baseline_subnet, target.latency_target_ms):
+                # A static deployment picks its network for the mission's target.
                 state.fixed = self._baseline_index(state, target)
             if before is not None and before != target:
                 state.need_outer = True
@@ -197,6 +201,29 @@ class ManagerPolicy:
                                            self.commanded.get(name))
 
     # ----------------------------------------------------------------- decisions
+    def _learn(self, stats, state, index, f, slowdown, tail):
+        """
+        Let the latency models learn from a frame; on a shared domain once its overlap is known.
+
+        Alone on its domain a frame is learnt at once. Sharing it, the frame waits in the
+        overlap ledger (overlap.py) until the others' intervals around it are known, and is then
+        learnt against what sharing actually cost it, not the mean model's estimate.
+        """
+        if not shares_domain(self.apps, stats.app_id) and not any(
+                f.app_id == stats.app_id for f in self.ledger.pending):
+            state.model.observe(index, f, stats.inference_latency_ms, slowdown, tail)
+            return
+        self.ledger.add(stats.app_id, state.domain.name, stats.t, stats.inference_latency_ms,
+                        index, f, tail)
+        on_domain = {}
+        for app_id, s in self.apps.items():
+            on_domain.setdefault(s.domain.name, []).append(app_id)
+        for frame in self.ledger.settle(stats.t, on_domain):
+            owner = self.apps.get(frame.app_id)
+            if owner is not None and owner.domain.name == frame.domain:
+                owner.model.observe(frame.index, frame.f_khz, frame.latency_ms, frame.slowdown,
+                                    frame.tail)
+
     def on_frame(self, stats):
         """Handle one PerceptionStats; return the Decisions it causes (possibly none)."""
         state = self.apps.get(stats.app_id)
@@ -216,6 +243,7 @@ class ManagerPolicy:
                 return Decisions()
         f = self.frequency(state.domain.name, stats.t)
         slowdown = sharing_slowdown(self.apps, stats.app_id, f)
+        tail = sharing_slowdown(self.apps, stats.app_id, f, self.config.latency_quantile)
         out = Decisions()
         if state.mapping is not None and index >= 0:
             out.extend(map_frame(stats.app_id, state, stats, index, f, slowdown,
@@ -225,12 +253,12 @@ class ManagerPolicy:
                 return out     # ran with the previous mapping: says nothing about the new one
         state.model.set_threads(stats.num_threads)
         if index >= 0:
-            state.model.observe(index, f, stats.inference_latency_ms, slowdown)
+            self._learn(stats, state, index, f, slowdown, tail)
         state.last_t = stats.t
         state.measured_ms = stats.inference_latency_ms
         if state.current < 0 and index >= 0:
             state.current = index
-        out.extend(self.mode.on_frame(self, stats.app_id, state, index, f, slowdown))
+        out.extend(self.mode.on_frame(self, stats.app_id, state, index, f, tail))
         if any(a.need_outer for a in self.apps.values()) and (
                 stats.t - self.last_outer >= 0.25 * self.config.control_period_s):
             out.extend(self.step(stats.t))

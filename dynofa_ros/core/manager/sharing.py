@@ -12,9 +12,15 @@ An application whose camera rate is unknown (0) counts as always busy (b = 1). T
 rule this replaces, solo_i x (1 + sum_j solo_j x rate_j), is exact for two light loads but under
 a combined load near the domain's capacity it was 11-22 % short of the simulated mean latency,
 where this model is within 6 % (docs/manager.md; test_time_slicing_model_*; up to 15 % short
-for two very unequal rates, 4 and 13 Hz). The tail (a frame
-overlapping a whole inference of another application) is left to the latency margin, which
-comes from the measured spread.
+for two very unequal rates, 4 and 13 Hz).
+
+A latency target is a deadline per frame, so plans are checked against a tail, not the mean
+(`tail_slowdowns`): a frame of i meets one of j with probability p = rate_j x (latency_j +
+latency_i) (1 if j is always busy); the overlap then costs i up to min(solo_i, solo_j) (both at
+half speed until the shorter ends), taken as uniform in [0, that]. Its `quantile` is the
+overlapped frames' (1 - (1 - quantile) / p) quantile, 0 when p <= 1 - quantile. What this
+model misses either way is left to the latency margin, learnt from the measured spread around
+this tail.
 """
 
 import numpy as np
@@ -52,3 +58,28 @@ def slowdowns(solos_ms, rates_hz):
         if done:
             break
     return slow
+
+
+def tail_slowdowns(solos_ms, rates_hz, quantile):
+    """
+    Return each application's `quantile` latency / solo latency when they share one domain.
+
+    Never below the mean slowdown (`slowdowns`); quantile <= 0 returns the mean.
+    """
+    solos = [np.asarray(s, dtype=float) for s in solos_ms]
+    mean = slowdowns(solos, rates_hz)
+    if len(solos) < 2 or quantile <= 0:
+        return mean
+    latency = [s * k for s, k in zip(solos, mean)]
+    out = []
+    for i, solo in enumerate(solos):
+        extra = np.zeros_like(solo)
+        for j, (other, rate) in enumerate(zip(solos, rates_hz)):
+            if j == i:
+                continue
+            meet = np.minimum(1.0, rate * (latency[j] + latency[i]) / 1000.0) if rate > 0 else (
+                np.ones_like(solo))
+            share = np.clip(1.0 - (1.0 - quantile) / np.maximum(meet, 1e-9), 0.0, 1.0)
+            extra = extra + np.minimum(solo, other) * share
+        out.append(np.maximum(mean[i], 1.0 + extra / np.maximum(solo, 1e-9)))
+    return out
