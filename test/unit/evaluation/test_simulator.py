@@ -338,13 +338,18 @@ def test_tail_model_reduces_to_the_mean_alone_or_when_overlaps_are_rare():
         solo, [8.0, 8.0])[0].tolist()
 
 
-def test_an_incumbent_beaten_on_both_accuracy_and_energy_never_stays():
+def _one_app_search(ms_at_800, top1):
+    """Return a DomainSearch of one 5 Hz application on the GPU (board floor 2 W)."""
     freqs = np.array(GPU.frequencies_khz, dtype=float)
-    # Sub-network 1 is more accurate and, here, no slower: it dominates sub-network 0.
-    solo = np.outer(800000.0 / freqs, [40.0, 40.0])
-    app = AppInput('a', solo, np.array([75.0, 75.2]), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
+    solo = np.outer(800000.0 / freqs, ms_at_800)
+    app = AppInput('a', solo, np.array(top1), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
     power = (2.0, 0.1 * freqs / 800000, 4.0 * (freqs / 800000) ** 3)
-    search = DomainSearch(freqs, power, [app], 0.95)
+    return DomainSearch(freqs, power, [app], 0.95)
+
+
+def test_an_incumbent_beaten_on_both_accuracy_and_energy_never_stays():
+    # Sub-network 1 is more accurate and, here, no slower: it dominates sub-network 0.
+    search = _one_app_search([40.0, 40.0], [75.0, 75.2])
     choice = search.solve(0.5)
     assert choice.subnets == (1,)
     dearer = (choice.freq_index + 1, 0)     # within the slack and the hysteresis, but dominated
@@ -357,11 +362,7 @@ def test_an_incumbent_beaten_on_both_accuracy_and_energy_never_stays():
 
 
 def test_a_saving_predicted_at_three_outer_steps_in_a_row_is_taken_despite_the_hysteresis():
-    freqs = np.array(GPU.frequencies_khz, dtype=float)
-    solo = np.outer(800000.0 / freqs, [20.0, 40.0])
-    app = AppInput('a', solo, np.array([75.0, 75.0]), 100.0, 0.0, 1, rate_hz=5.0, margin=0.95)
-    power = (2.0, 0.1 * freqs / 800000, 4.0 * (freqs / 800000) ** 3)
-    search = DomainSearch(freqs, power, [app], 0.95)
+    search = _one_app_search([20.0, 40.0], [75.0, 75.0])
     choice = search.solve(0.0)
     dearer = (choice.freq_index + 1, choice.subnets[0])
     loop = outer_loop.OuterLoop({}, None)
