@@ -14,11 +14,19 @@ Linux frequency governors as the simulator runs them (the baselines, modelled as
   0.8 x f x (smoothed load - 70 %) / 70 % (at most f_max / 3), mixed 7:3 with a 10:1 average of
   the requests, then rounded up to the table. Baselines named schedutil or ondemand run it on
   a devfreq domain whose profile names it as default_governor (Domain.baseline_governor).
+- simple_ondemand: Linux devfreq's generic governor (drivers/devfreq/
+  governor_simpleondemand.c), run by those baselines on a devfreq domain whose profile names
+  no default governor. Every polling period (driver-set; 50 ms assumed): load over the up
+  threshold (90 %) -> the maximum; over 90 - 5 (the down differential) -> keep; else
+  f x load / (90 - 5 / 2) %, rounded up to the table.
 """
 
 import math
 
 PODGOV = 'nvhost_podgov'
+SIMPLE = 'simple_ondemand'
+DFSO_UP = 0.90          # DFSO_UPTHRESHOLD 90
+DFSO_DOWN = 0.05        # DFSO_DOWNDIFFERENCTIAL 5
 POD_LOAD_TARGET = 0.7   # load_target 700 per mille
 POD_LOAD_MAX = 0.9      # load_max 900 per mille
 POD_BIAS = 0.8          # bias 80 %
@@ -33,7 +41,8 @@ class SimGovernor:
     def __init__(self, name, domain):
         self.name = name
         self.domain = domain
-        self.period_s = {'ondemand': 0.02, 'schedutil': 0.01, PODGOV: 0.025}.get(name, 1.0)
+        self.period_s = {'ondemand': 0.02, 'schedutil': 0.01, PODGOV: 0.025,
+                         SIMPLE: 0.05}.get(name, 1.0)
         self.busy = 0.0
         self.elapsed = 0.0
         self.util = 0.0
@@ -64,6 +73,13 @@ class SimGovernor:
             self.freq = d.nearest_at_least(1.25 * d.f_max * self.util)
         elif self.name == PODGOV:
             self._podgov(load, f_khz)
+        elif self.name == SIMPLE:
+            if load > DFSO_UP:
+                self.freq = d.f_max
+            elif load > DFSO_UP - DFSO_DOWN:
+                self.freq = f_khz
+            else:
+                self.freq = d.nearest_at_least(f_khz * load / (DFSO_UP - DFSO_DOWN / 2))
         return self.freq
 
     def _podgov(self, load, f_khz):

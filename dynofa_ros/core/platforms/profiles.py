@@ -20,6 +20,7 @@ GOVERNOR_RE = re.compile(r'^[a-z0-9_]{1,32}$')
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,31}$')
 # Devfreq reports Hz; messages and profiles use kHz.
 UTILISATION_GOVERNORS = ('schedutil', 'ondemand')   # cpufreq-only governors
+DEVFREQ_GENERIC = 'simple_ondemand'   # drivers/devfreq/governor_simpleondemand.c
 HZ_PER_UNIT = {'cpufreq': 1, 'devfreq': 1000}
 
 
@@ -52,10 +53,11 @@ class Domain:
         Return the governor a baseline named `name` runs on this domain.
 
         cpufreq governors (schedutil, ondemand) do not exist in devfreq: a devfreq domain runs
-        its board's default governor for them, so a baseline never asks for what is not there.
+        its board's default governor for them, or, when the profile names none, devfreq's own
+        generic one (simple_ondemand), so a baseline never asks for what is not there.
         """
-        if self.kind == 'devfreq' and name in UTILISATION_GOVERNORS and self.default_governor:
-            return self.default_governor
+        if self.kind == 'devfreq' and name in UTILISATION_GOVERNORS:
+            return self.default_governor or DEVFREQ_GENERIC
         return name
 
     def nearest_at_least(self, khz):

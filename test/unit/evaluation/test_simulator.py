@@ -132,6 +132,19 @@ def test_baselines_run_the_boards_own_gpu_governor():
     run = Simulator(SCENARIOS['gpu_one'].scaled(2.0), 'schedutil', platform=platform)
     run.run()     # the manager's baseline mode asks for it; the simulator runs its rules
     assert run.governors['gpu'].name == 'nvhost_podgov'
+    # A devfreq domain whose profile names no governor: devfreq's generic one, never schedutil.
+    assert GPU.baseline_governor('schedutil') == 'simple_ondemand'
+    assert GPU.baseline_governor('ondemand') == 'simple_ondemand'
+
+
+def test_simple_ondemand_follows_the_devfreq_rules():
+    gov, f = SimGovernor('simple_ondemand', GPU), GPU.f_max
+    assert gov.tick(0.05, 0.95, f) == GPU.f_max          # over the 90 % up threshold
+    assert gov.tick(0.05, 0.87, 400000) == 400000        # 85-90 %: keep the current one
+    f = 800000
+    for _ in range(40):     # work for 30 % of 800 MHz: settles where load stays under 85 %
+        f = gov.tick(0.05, min(1.0, 0.3 * 800000 / f), f)
+    assert 0.3 * 800000 / f <= 0.85 and f < 800000, f
 
 
 def test_simulated_recovery_after_contention_within_3_s():
