@@ -36,11 +36,12 @@ POD_BLOCK_S = 0.05      # block_window 50 ms
 
 
 class SimGovernor:
-    """One governor on one simulated domain."""
+    """One governor on one simulated domain, within the floor its power mode leaves it."""
 
-    def __init__(self, name, domain):
+    def __init__(self, name, domain, floor_khz=0.0):
         self.name = name
         self.domain = domain
+        self.floor = domain.nearest_at_least(floor_khz) if floor_khz else domain.f_min
         self.period_s = {'ondemand': 0.02, 'schedutil': 0.01, PODGOV: 0.025,
                          SIMPLE: 0.05}.get(name, 1.0)
         self.busy = 0.0
@@ -50,7 +51,7 @@ class SimGovernor:
         self.pod = {'cycles': None, 'request': None, 'since_change': math.inf}
 
     def initial(self):
-        return self.domain.f_min if self.name == 'powersave' else self.domain.f_max
+        return self.floor if self.name == 'powersave' else self.domain.f_max
 
     def tick(self, dt, busy_share, f_khz):
         """Account dt seconds at busy_share; return the frequency to run next (kHz)."""
@@ -80,6 +81,7 @@ class SimGovernor:
                 self.freq = f_khz
             else:
                 self.freq = d.nearest_at_least(f_khz * load / (DFSO_UP - DFSO_DOWN / 2))
+        self.freq = max(self.freq, self.floor)      # scaling_min_freq bounds every governor
         return self.freq
 
     def _podgov(self, load, f_khz):

@@ -126,6 +126,18 @@ class SimPlatform:
             delay = delay.get(domain.kind, 0.0)
         return float(delay) / 1000.0
 
+    def governor_floor_khz(self, domain):
+        """
+        Return the lowest frequency the Linux governors may pick on a domain (0: its table's).
+
+        sim.governor_min_khz, one figure or one per domain kind: the scaling_min_freq the
+        board's stock power mode leaves them (the manager's pins lower it, as on a robot).
+        """
+        floor = self.sim.get('governor_min_khz', 0.0)
+        if isinstance(floor, dict):
+            floor = floor.get(domain.kind, 0.0)
+        return float(floor)
+
     def profile_key(self, domain):
         truth = self.truth[domain]
         return truth.get('profile_key') or truth['latency_key']
@@ -233,12 +245,12 @@ class Simulator:
             if static:
                 app.subnet = static[1][a.app_id]
         self.freq = {n: d.f_max for n, d in self.domains.items()}
-        self.governors = {n: SimGovernor(d.baseline_governor('schedutil'), d)
+        self.governors = {n: self._governor(d.baseline_governor('schedutil'), d)
                           for n, d in self.domains.items() if n not in self.managed}
         if static:
             self.freq.update({n: f for n, f in static[0].items() if n in self.domains})
         if self.forced:
-            self.governors.update({n: SimGovernor(
+            self.governors.update({n: self._governor(
                 self.domains[n].baseline_governor(self.forced), self.domains[n])
                 for n in self.managed})
         self.delayed = []        # (time the pin takes effect, domain, kHz)
@@ -264,13 +276,16 @@ class Simulator:
                 delay = self.platform.dvfs_delay_s(self.domains[d.domain])
                 self.delayed.append((t + delay, d.domain, d.frequency_khz))
             elif d.mode == 'governor':
-                gov = SimGovernor(d.governor, self.domains[d.domain])
+                gov = self._governor(d.governor, self.domains[d.domain])
                 self.governors[d.domain] = gov
                 self.freq[d.domain] = gov.freq
             elif d.mode == 'restore':      # back to the board's default, as never managed
                 domain = self.domains[d.domain]
-                self.governors[d.domain] = SimGovernor(domain.baseline_governor('schedutil'),
-                                                       domain)
+                self.governors[d.domain] = self._governor(
+                    domain.baseline_governor('schedutil'), domain)
+
+    def _governor(self, name, domain):
+        return SimGovernor(name, domain, self.platform.governor_floor_khz(domain))
 
     def _device_domain(self, app, decision):
         """

@@ -60,6 +60,7 @@ class OuterLoop:
         self.power = power
         self.now = 0.0
         self.kept = {}      # domain -> (last step, steps kept over a cheaper choice)
+        self.governed = {}  # domain -> kHz its own governor ran last (the manager not pinning)
 
     def step(self, apps, config, mode, caps, commanded, now=0.0):
         """Decide every domain with applications; return the Decisions that changed."""
@@ -106,7 +107,9 @@ class OuterLoop:
             return placement.Evaluated(domains, plans, math.nan, math.nan, feasible)
         listed = {d.name for s in apps.values() if s.placement is not None
                   for d in s.placement.domains}
-        idle = sum(self.power.domain_power(n, self.domains[n].f_min, 0.0)
+        # A listed domain left without applications goes back to its own governor: priced at
+        # what that ran last (a stock power mode keeps a CPU cluster far above its minimum).
+        idle = sum(self.power.domain_power(n, self.governed.get(n, self.domains[n].f_min), 0.0)
                    for n in listed - set(plans))
         energy = placement.board_energy(plans, groups, {a: s.rate_hz for a, s in apps.items()},
                                         self.power.static_w, idle)

@@ -173,7 +173,12 @@ class ManagerPolicy:
 
     # ----------------------------------------------------------------- telemetry
     def on_system(self, snapshot):
+        """Take one SystemSnapshot; remember what each domain's own governor runs."""
         self.system = snapshot
+        for name, khz in snapshot.cur_khz.items():
+            pin = self.commanded.get(name)
+            if name in self.domains and khz > 0 and (pin is None or pin.mode != 'pin'):
+                self.outer.governed[name] = float(khz)
 
     def on_power(self, snapshot):
         self.power_snapshot = snapshot

@@ -137,6 +137,20 @@ def test_baselines_run_the_boards_own_gpu_governor():
     assert GPU.baseline_governor('ondemand') == 'simple_ondemand'
 
 
+def test_governors_stay_above_the_floor_their_power_mode_leaves_them():
+    idle = SimGovernor('schedutil', GPU, floor_khz=300000)
+    f = GPU.f_max
+    for _ in range(500):
+        f = idle.tick(0.001, 0.0, f)
+    assert f == 400000                  # the lowest table step at or above the floor
+    assert SimGovernor('powersave', GPU, floor_khz=300000).initial() == 400000
+    platform = SimPlatform()            # the Xavier NX's stock modes: CPU_DENVER MIN_FREQ
+    assert platform.governor_floor_khz(platform.domains['cpu0']) == 1190400
+    assert platform.governor_floor_khz(platform.domains['gpu']) == 0.0
+    run = Simulator(SCENARIOS['gpu_one'].scaled(2.0), 'dynofa', platform=platform).run()
+    assert min(run.timeline['cpu0_mhz']) >= 1190.4     # the feeding cluster, left to schedutil
+
+
 def test_simple_ondemand_follows_the_devfreq_rules():
     gov, f = SimGovernor('simple_ondemand', GPU), GPU.f_max
     assert gov.tick(0.05, 0.95, f) == GPU.f_max          # over the 90 % up threshold

@@ -45,19 +45,21 @@ def make(rear_domains=('gpu', 'cpu0'), front_ms=125.0, **values):
     return ManagerPolicy(config, [GPU, CPU], catalog_loader=catalog)
 
 
-def run(policy, t0, t1, device=None, factor=None):
+def run(policy, t0, t1, device=None, factor=None, governed=None):
     """
     Feed both cameras' frames from t0 to t1, outer steps every second; return all Decisions.
 
     Each frame's latency is the policy's own model (profile x frequency x sharing), x
     factor(app) when given; its device is the active domain's unless `device` says otherwise.
+    A domain the policy does not pin runs at its maximum, or at governed[name].
     """
     rates = {'front': 8.0, 'rear': 4.0}
     out = Decisions()
     frames = sorted((t0 + k / r, a) for a, r in rates.items() for k in range(int((t1 - t0) * r)))
     for t, app in frames:
         freqs = {n: c.frequency_khz for n, c in policy.commanded.items() if c.mode == 'pin'}
-        freqs.update({n: d.f_max for n, d in policy.domains.items() if n not in freqs})
+        freqs.update({n: (governed or {}).get(n, d.f_max) for n, d in policy.domains.items()
+                      if n not in freqs})
         policy.on_system(SystemSnapshot(t, freqs, {}, {}, 40.0))
         if t - policy.last_outer >= 1.0:
             out.extend(policy.step(t))
@@ -92,6 +94,20 @@ def test_rear_moves_to_the_cluster_when_that_costs_less_board_energy():
     single = make(rear_domains=('gpu',))
     assert not moves(run(single, 0.0, 3.0))
     assert single.apps['rear'].domain.name == 'gpu'
+
+
+def test_a_cluster_left_to_its_governor_is_priced_at_what_that_runs():
+    # Rear on the GPU leaves cpu0 to its own governor: a stock power mode keeps it high, and
+    # that is what moving rear there (and pinning the cluster) saves, not its lowest step.
+    saving = {}
+    for khz in (CPU.f_min, CPU.f_max):
+        policy = make(mapping_move_saving=0.0)
+        moved = moves(run(policy, 0.0, 3.0, governed={'cpu0': khz}))[-1]
+        assert policy.outer.governed['cpu0'] == khz and moved.device == 'cpu'
+        saving[khz] = float(moved.reason.split('saves ')[1].split('%')[0])
+    assert saving[CPU.f_max] > saving[CPU.f_min]
+    # Once the manager pins the cluster, its pins are not what the governor runs.
+    assert policy.outer.governed['cpu0'] == CPU.f_max
 
 
 def test_a_saving_below_the_move_threshold_keeps_the_placement():
