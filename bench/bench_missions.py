@@ -115,7 +115,7 @@ def report(results, args):
              '| mission | dynofa vs oracle | vs schedutil at similar latency | over target % '
              '| top-1 (oracle) |', '|---|---|---|---|---|']
     for r in results:
-        similar = evaluate._similar_text(r['similar']) if r['similar'] else 'n/a'
+        similar = evaluate.similar_text(r['similar']) if r['similar'] else 'n/a'
         gap = _fmt(r['vs_oracle'], '+.1f') + (' %' if r['vs_oracle'] is not None else '')
         lines.append(f'| {r["name"]} | {gap} | {similar} | '
                      f'{_fmt(r["over"], ".1f")} | {_fmt(r["top1"], ".2f")} '

@@ -205,7 +205,7 @@ def _count(value):
     return f'{value:.0f}' if abs(value - round(value)) < 1e-9 else f'{value:.1f}'
 
 
-def _similar_text(similar):
+def similar_text(similar):
     if similar is None:
         return 'n/a (schedutil misses its target in every phase)'
     energy, top1, ok = similar
@@ -221,7 +221,7 @@ def markdown_table(rows, placement=False):
     for r in rows:
         cells = (r['policy'], f'{r["mj_per_frame"]:.0f}', f'{r["watts"]:.2f}',
                  _count(r['frames']), _count(r['dropped']), f'{r["over_pct"]:.1f}',
-                 f'{r["top1"]:.2f}', _similar_text(r['similar']),
+                 f'{r["top1"]:.2f}', similar_text(r['similar']),
                  'n/a' if r['vs_oracle'] is None else f'{r["vs_oracle"]:+.1f}%',
                  str(r['switches']), str(r['dvfs']))
         lines.append('| ' + ' | '.join(cells + ((r['placement'],) if placement else ()))

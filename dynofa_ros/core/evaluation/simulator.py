@@ -119,24 +119,25 @@ class SimPlatform:
         at = int(truth.get('threads', 1))
         return base * self.speedup(domain, at) / self.speedup(domain, threads)
 
+    def _by_kind(self, key, domain):
+        """Return sim[key] for a domain: one figure, or one per domain kind (absent: 0)."""
+        value = self.sim.get(key, 0.0)
+        if isinstance(value, dict):
+            value = value.get(domain.kind, 0.0)
+        return float(value)
+
     def dvfs_delay_s(self, domain):
         """Return the time from a frequency write to the new clock (sim.dvfs_delay_ms)."""
-        delay = self.sim.get('dvfs_delay_ms', 0.0)
-        if isinstance(delay, dict):     # per domain kind
-            delay = delay.get(domain.kind, 0.0)
-        return float(delay) / 1000.0
+        return self._by_kind('dvfs_delay_ms', domain) / 1000.0
 
     def governor_floor_khz(self, domain):
         """
         Return the lowest frequency the Linux governors may pick on a domain (0: its table's).
 
-        sim.governor_min_khz, one figure or one per domain kind: the scaling_min_freq the
-        board's stock power mode leaves them (the manager's pins lower it, as on a robot).
+        sim.governor_min_khz: the scaling_min_freq the board's stock power mode leaves them
+        (the manager's pins lower it, as on a robot).
         """
-        floor = self.sim.get('governor_min_khz', 0.0)
-        if isinstance(floor, dict):
-            floor = floor.get(domain.kind, 0.0)
-        return float(floor)
+        return self._by_kind('governor_min_khz', domain)
 
     def profile_key(self, domain):
         truth = self.truth[domain]

@@ -9,7 +9,7 @@ undone within 2 x up_frames x backoff frames doubles backoff (at most 16); 20 x 
 frames halve it again. Together with the band gap this keeps a noisy latency from oscillating.
 Contention (measured/predicted above CONTENDED) that ends (back below RECOVERED) clears the
 backoff and the hold after a down-switch (`end_of_contention`): what was learnt under it is stale.
-Applications sharing a domain slow each other down by fair time slicing (`sharing_slowdown`).
+Applications sharing a domain slow each other down by fair time slicing (`sharing_slowdowns`).
 """
 
 from dataclasses import dataclass
@@ -76,20 +76,23 @@ def shares_domain(apps, app_id):
     return any(a != app_id and s.domain.name == name for a, s in apps.items())
 
 
-def sharing_slowdown(apps, app_id, f_khz, quantile=0.0):
+def sharing_slowdowns(apps, app_id, f_khz, quantile):
     """
-    Return app_id's slowdown from time slicing with the others on its domain (sharing.py).
+    Return app_id's (mean, `quantile`) slowdown from time slicing with the others on its domain.
 
-    quantile > 0: at that quantile of its latency (the tail a deadline is checked on).
+    sharing.py; the quantile is the tail a deadline is checked on (0: the mean again).
     """
     name = apps[app_id].domain.name
     ids = [a for a, s in apps.items() if s.domain.name == name]
     if len(ids) < 2:
-        return 1.0
+        return 1.0, 1.0
     states = [apps[a] for a in ids]
     solos = [s.model.predict(s.current, f_khz) if s.current >= 0 else 1.0 for s in states]
     rates = [s.rate_hz if s.current >= 0 else 0.0 for s in states]
-    return float(sharing.tail_slowdowns(solos, rates, quantile)[ids.index(app_id)])
+    mean = sharing.slowdowns(solos, rates)
+    tail = sharing.tail_slowdowns(solos, rates, quantile, mean)
+    i = ids.index(app_id)
+    return float(mean[i]), float(tail[i])
 
 
 def margin(state, cfg):

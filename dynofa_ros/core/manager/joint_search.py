@@ -94,9 +94,10 @@ class DomainSearch:
         solos = [_expand(a.solo_ms, i, n) for i, a in enumerate(apps)]
         rates = [a.rate_hz for a in apps]
         total = sum(sharing.busy_shares(solos, rates))
-        self.latency = [s * slow for s, slow in zip(solos, sharing.slowdowns(solos, rates))]
+        mean = sharing.slowdowns(solos, rates)
+        self.latency = [s * slow for s, slow in zip(solos, mean)]
         self.tail = [s * slow for s, slow in zip(
-            solos, sharing.tail_slowdowns(solos, rates, quantile))]
+            solos, sharing.tail_slowdowns(solos, rates, quantile, mean))]
         self.meets = [lat <= a.target_ms * (a.margin or margin)
                       for lat, a in zip(self.tail, apps)]
         self.floor_ok = [_expand(np.broadcast_to(a.accuracy >= a.min_accuracy,

@@ -9,7 +9,7 @@ share of the work that scales with frequency (core/platforms/scaling_law.py): th
 frames measured at two frequencies at least 25 % apart, alone on the domain, give a fit; ratio is
 an EWMA of measured / predicted and captures what the profile misses (other programs on the same
 cores, a different machine); slowdown accounts for other managed applications sharing the domain
-(inner_loop.sharing_slowdown).
+(inner_loop.sharing_slowdowns).
 """
 
 from collections import deque

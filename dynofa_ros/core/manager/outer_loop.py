@@ -155,19 +155,19 @@ class OuterLoop:
         power = self.power.domain_power(name, f, 1.0)
         return f, choice, float(power)
 
-    def _persists(self, key, search, current, choice):
+    def _persists(self, name, search, current, choice):
         """Count a kept incumbent against a cheaper choice; True once it is PERSIST_STEPS."""
         saving = float(search.energy[current]) - choice.energy_mj
         if saving <= PERSIST_MIN * choice.domain_mj:
-            self.kept.pop(key, None)
+            self.kept.pop(name, None)
             return False
-        last, steps = self.kept.get(key, (None, 0))
+        last, steps = self.kept.get(name, (None, 0))
         if last != self.now:        # placements sharing this domain plan it more than once
             steps += 1
         if steps >= PERSIST_STEPS:
-            self.kept.pop(key, None)
+            self.kept.pop(name, None)
             return True
-        self.kept[key] = (self.now, steps)
+        self.kept[name] = (self.now, steps)
         return False
 
     def _over_budget(self, plans, budget):

@@ -92,7 +92,3 @@ class OverlapLedger:
             running = 1 + sum(1 for s, e in others if s <= mid < e)
             solo += (b - a) / running
         return solo
-
-    def forget(self, app_id):
-        """Drop an application's pending frames (it moved, or its mapping changed)."""
-        self.pending = [f for f in self.pending if f.app_id != app_id]

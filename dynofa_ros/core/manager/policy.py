@@ -23,7 +23,7 @@ from dynofa_ros.core.manager import hardware_limits, modes
 from dynofa_ros.core.manager import telemetry_reads as telemetry
 from dynofa_ros.core.manager.data import Decisions
 from dynofa_ros.core.manager.inner_loop import (AppState, reset_learning, shares_domain,
-                                                sharing_slowdown, update_rate)
+                                                sharing_slowdowns, update_rate)
 from dynofa_ros.core.manager.latency_model import LatencyModel
 from dynofa_ros.core.manager.outer_loop import OuterLoop
 from dynofa_ros.core.manager.overlap import OverlapLedger
@@ -247,8 +247,8 @@ class ManagerPolicy:
                 state.last_t, state.measured_ms = stats.t, stats.inference_latency_ms
                 return Decisions()
         f = self.frequency(state.domain.name, stats.t)
-        slowdown = sharing_slowdown(self.apps, stats.app_id, f)
-        tail = sharing_slowdown(self.apps, stats.app_id, f, self.config.latency_quantile)
+        slowdown, tail = sharing_slowdowns(self.apps, stats.app_id, f,
+                                           self.config.latency_quantile)
         out = Decisions()
         if state.mapping is not None and index >= 0:
             out.extend(map_frame(stats.app_id, state, stats, index, f, slowdown,

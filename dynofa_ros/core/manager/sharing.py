@@ -60,14 +60,16 @@ def slowdowns(solos_ms, rates_hz):
     return slow
 
 
-def tail_slowdowns(solos_ms, rates_hz, quantile):
+def tail_slowdowns(solos_ms, rates_hz, quantile, mean=None):
     """
     Return each application's `quantile` latency / solo latency when they share one domain.
 
-    Never below the mean slowdown (`slowdowns`); quantile <= 0 returns the mean.
+    Never below the mean slowdown (`slowdowns`; pass it as `mean` when already computed);
+    quantile <= 0 returns the mean.
     """
     solos = [np.asarray(s, dtype=float) for s in solos_ms]
-    mean = slowdowns(solos, rates_hz)
+    if mean is None:
+        mean = slowdowns(solos, rates_hz)
     if len(solos) < 2 or quantile <= 0:
         return mean
     latency = [s * k for s, k in zip(solos, mean)]

@@ -260,8 +260,8 @@ def test_comparison_at_similar_latency_uses_only_phases_the_baseline_meets():
     energy, top1, ok = comparison.similar_latency(mine, base)
     assert energy == pytest.approx(-20.0) and top1 == pytest.approx(-0.5) and ok
     assert comparison.similar_latency(mine, [base[1], base[1]]) is None
-    assert evaluate._similar_text((-20.0, -0.5, True)) == '-20.0%, -0.50'
-    assert evaluate._similar_text((8.6, 2.0, False)) == (
+    assert evaluate.similar_text((-20.0, -0.5, True)) == '-20.0%, -0.50'
+    assert evaluate.similar_text((8.6, 2.0, False)) == (
         '+8.6%, +2.00 (misses its target there; not at similar accuracy)')
 
 

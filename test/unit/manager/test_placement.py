@@ -6,7 +6,7 @@ import math
 from dynofa_ros.core.manager import config as manager_config
 from dynofa_ros.core.manager import placement
 from dynofa_ros.core.manager.data import Decisions, FrameStats, SystemSnapshot
-from dynofa_ros.core.manager.inner_loop import sharing_slowdown
+from dynofa_ros.core.manager.inner_loop import sharing_slowdowns
 from dynofa_ros.core.manager.joint_search import Choice
 from dynofa_ros.core.manager.policy import load_catalog, ManagerPolicy
 from dynofa_ros.core.platforms.profiles import Domain
@@ -66,8 +66,9 @@ def run(policy, t0, t1, device=None, factor=None, governed=None):
         state = policy.apps[app]
         f = policy.last_frequency(state.domain.name)
         index = max(state.current, 0)
-        latency = float(state.model.base[index] * state.model.freq_factor(f)
-                        * sharing_slowdown(policy.apps, app, f)) * (factor(app) if factor else 1)
+        shared, _ = sharing_slowdowns(policy.apps, app, f, 0.0)
+        latency = float(state.model.base[index] * state.model.freq_factor(f) * shared) * (
+            factor(app) if factor else 1)
         ran_on = device or placement.device_of(state.domain)
         count = int(round((t - t0) * rates[app])) + 1
         out.extend(policy.on_frame(FrameStats(app, t, index, latency, count, 0, 0, ran_on)))
